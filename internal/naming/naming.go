@@ -1,0 +1,175 @@
+// Package naming derives every Azure name of a stack in one place, following the Cloud Adoption
+// Framework abbreviations (<abbr>-<prefix>-metaflow-<environment>[-<region>]), and checks each
+// name against the rule Azure enforces for its resource type. Names that Azure needs globally
+// unique carry a short hash of the subscription and stack: stable across runs, never random,
+// because the Metaflow config and other stacks depend on them.
+package naming
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// CAF abbreviations.
+const (
+	abbrResourceGroup  = "rg"
+	abbrVirtualNetwork = "vnet"
+	abbrSubnet         = "snet"
+	abbrCluster        = "aks"
+	abbrPostgres       = "psql"
+	abbrStorage        = "st"
+	abbrIdentity       = "id"
+	abbrDNSLink        = "vnetlink"
+	app                = "metaflow"
+)
+
+const (
+	// maxEnvLen keeps every hyphenated name readable and inside its limit; longer stack names
+	// are shortened with a hash of the full name so two long names stay distinct.
+	maxEnvLen = 16
+	hashLen   = 6
+	// postgresZoneSuffix is required by Azure for a Flexible Server's private DNS zone.
+	postgresZoneSuffix = ".private.postgres.database.azure.com"
+)
+
+// Input is what names are derived from.
+type Input struct {
+	// Prefix is the organisation prefix (settings namePrefix): 2–8 lowercase letters/digits.
+	Prefix string
+	// Stack is the Pulumi stack name; it becomes the environment part of names.
+	Stack string
+	// Location is the Azure region name.
+	Location string
+	// SubscriptionID scopes the hash in globally unique names.
+	SubscriptionID string
+}
+
+// Names are all Azure names of one stack.
+type Names struct {
+	Environment        string
+	ResourceGroup      string
+	NodeResourceGroup  string
+	VirtualNetwork     string
+	AKSSubnet          string
+	PostgresSubnet     string
+	PostgresDNSZone    string
+	PostgresDNSLink    string
+	StorageAccount     string
+	DatastoreContainer string
+	PostgresServer     string
+	PostgresDatabase   string
+	PostgresAdminUser  string
+	Cluster            string
+	ClusterDNSPrefix   string
+	ClusterIdentity    string
+	SystemPool         string
+	TaskPool           string
+	Application        string
+}
+
+// For derives every name of a stack and checks each against its Azure rule.
+func For(in Input) (Names, error) {
+	if in.Prefix == "" || in.Stack == "" || in.Location == "" || in.SubscriptionID == "" {
+		return Names{}, fmt.Errorf("internal-error: naming input incomplete: %+v", in)
+	}
+	env := Environment(in.Stack)
+	if env == "" {
+		return Names{}, fmt.Errorf("stack name %q has no letters or digits to name resources with", in.Stack)
+	}
+	hash := shortHash(in.SubscriptionID, in.Prefix, in.Stack)
+	base := strings.Join([]string{in.Prefix, app, env}, "-")
+
+	// Storage account names allow only 3–24 lowercase letters and digits: the environment is
+	// squeezed into what is left after "st", the prefix and the hash.
+	room := storageAccountRule.max - len(abbrStorage) - len(in.Prefix) - hashLen
+	envAlnum := strings.ReplaceAll(env, "-", "")
+	if len(envAlnum) > room {
+		envAlnum = envAlnum[:room]
+	}
+
+	n := Names{
+		Environment:        env,
+		ResourceGroup:      join(abbrResourceGroup, base, in.Location),
+		NodeResourceGroup:  join(abbrResourceGroup, base, in.Location, "aksnodes"),
+		VirtualNetwork:     join(abbrVirtualNetwork, base, in.Location),
+		AKSSubnet:          join(abbrSubnet, base, "aks"),
+		PostgresSubnet:     join(abbrSubnet, base, "psql"),
+		PostgresDNSZone:    join(abbrPostgres, base) + postgresZoneSuffix,
+		PostgresDNSLink:    join(abbrDNSLink, base),
+		StorageAccount:     abbrStorage + in.Prefix + envAlnum + hash,
+		DatastoreContainer: app,
+		PostgresServer:     join(abbrPostgres, base, hash),
+		PostgresDatabase:   app,
+		PostgresAdminUser:  "metaflowadmin",
+		Cluster:            join(abbrCluster, base),
+		ClusterDNSPrefix:   join(abbrCluster, base),
+		ClusterIdentity:    join(abbrIdentity, base, "aks"),
+		SystemPool:         "system",
+		TaskPool:           "tasks",
+		Application:        fmt.Sprintf("Metaflow %s-%s workloads", in.Prefix, env),
+	}
+	return n, n.validate()
+}
+
+// Environment turns a stack name into the environment part of names: lower case, letters,
+// digits and single hyphens, at most 16 characters (a longer name keeps its first 11 and a hash).
+func Environment(stack string) string {
+	var b strings.Builder
+	lastHyphen := true
+	for _, r := range strings.ToLower(stack) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+			lastHyphen = false
+		case !lastHyphen:
+			b.WriteByte('-')
+			lastHyphen = true
+		}
+	}
+	env := strings.TrimRight(b.String(), "-")
+	if len(env) > maxEnvLen {
+		env = strings.TrimRight(env[:maxEnvLen-hashLen+1], "-") + "-" + shortHash(stack)[:hashLen-2]
+	}
+	return env
+}
+
+func join(parts ...string) string { return strings.Join(parts, "-") }
+
+func shortHash(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:])[:hashLen]
+}
+
+func (n Names) validate() error {
+	checks := []struct {
+		what  string
+		value string
+		rule  rule
+	}{
+		{"resource group", n.ResourceGroup, resourceGroupRule},
+		{"node resource group", n.NodeResourceGroup, resourceGroupRule},
+		{"virtual network", n.VirtualNetwork, virtualNetworkRule},
+		{"AKS subnet", n.AKSSubnet, subnetRule},
+		{"PostgreSQL subnet", n.PostgresSubnet, subnetRule},
+		{"PostgreSQL private DNS zone", n.PostgresDNSZone, dnsZoneRule},
+		{"private DNS zone link", n.PostgresDNSLink, dnsLinkRule},
+		{"storage account", n.StorageAccount, storageAccountRule},
+		{"blob container", n.DatastoreContainer, containerRule},
+		{"PostgreSQL server", n.PostgresServer, postgresServerRule},
+		{"AKS cluster", n.Cluster, clusterRule},
+		{"AKS DNS prefix", n.ClusterDNSPrefix, dnsPrefixRule},
+		{"managed identity", n.ClusterIdentity, identityRule},
+		{"system node pool", n.SystemPool, nodePoolRule},
+		{"task node pool", n.TaskPool, nodePoolRule},
+	}
+	var errs []error
+	for _, c := range checks {
+		if err := c.rule.check(c.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s name %q: %w", c.what, c.value, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,73 @@
+package settings
+
+// Defaults returns the settings a stack gets for every key it leaves out. Each default lives here
+// and only here; the comments say why it was chosen.
+func Defaults() Settings {
+	return Settings{
+		// Production-safe: deleting a stack must not silently delete the datastore or the
+		// metadata database. Development stacks turn it off explicitly.
+		ProtectData: true,
+		Network: Network{
+			// A /16 out of 10.0.0.0/8 that avoids AKS's default service range and Docker's
+			// 172.17.0.0/16 (a range the reference used for its AKS subnet).
+			VNetCIDR: "10.40.0.0/16",
+			// 1,019 node addresses: with Azure CNI Overlay pods do not take subnet addresses.
+			AKSSubnetCIDR: "10.40.0.0/22",
+			// Flexible Server needs a delegated subnet of /28 or more; /24 leaves room for HA
+			// standbys and more servers.
+			PostgresSubnetCIDR: "10.40.8.0/24",
+			PodCIDR:            "10.244.0.0/16",
+			ServiceCIDR:        "10.0.0.0/16",
+		},
+		AKS: AKS{
+			// A minor AKS supports today; pinned so clusters don't drift to whatever is current.
+			KubernetesVersion: "1.35",
+			// The financially backed API server SLA is what production wants.
+			SKUTier: "Standard",
+			// Two system nodes so a node upgrade never takes the Metaflow services down.
+			SystemPool: NodePool{VMSize: "Standard_D4ds_v5", MinCount: 2, MaxCount: 4},
+			// Tasks scale from zero: nothing runs, nothing is paid for.
+			TaskPool: NodePool{VMSize: "Standard_D8ds_v5", MinCount: 0, MaxCount: 10},
+		},
+		Postgres: Postgres{
+			// 16 is the newest major every region offers; 12 and 13 are end of life.
+			Version: "16",
+			// General Purpose: burstable credits run out under steady metadata traffic.
+			SKU:                 "GP_Standard_D2ds_v5",
+			StorageGB:           32,
+			BackupRetentionDays: 14,
+		},
+		Storage: Storage{
+			// Zone-redundant: survives a zone outage without a cross-region copy.
+			Replication:    "ZRS",
+			SoftDeleteDays: 14,
+		},
+		Identity: Identity{
+			// Six months: short enough that a leaked secret dies, long enough to rotate calmly.
+			SecretLifetimeDays: 180,
+		},
+		Metaflow: Metaflow{
+			// v2.4.13 is Outerbounds' chart default and supports MF_METADATA_DB_SSL_MODE (≥ v2.4.5).
+			MetadataImage: "public.ecr.aws/outerbounds/metaflow_metadata_service:v2.4.13",
+			UIImage:       "public.ecr.aws/outerbounds/metaflow_ui:v1.3.3",
+			Replicas:      2,
+			Namespace:     "metaflow",
+			// One namespace for tasks, workflows and events, so the Metaflow config needs no edits.
+			TaskNamespace: "metaflow-jobs",
+		},
+		Argo: Argo{
+			Enabled: true,
+			// The 3.7 line: Argo 4.x is a breaking line for downstream tools; opt in by setting.
+			ChartVersion: "0.47.5",
+			Namespace:    "argo",
+			// The UI is reached by port-forward; "client" still makes each user present a token.
+			AuthMode: "client",
+		},
+		ArgoEvents: ArgoEvents{
+			Enabled:          true,
+			ChartVersion:     "2.4.22",
+			Namespace:        "argo-events",
+			JetStreamVersion: "2.10.10",
+		},
+	}
+}

@@ -1,0 +1,164 @@
+// Package settings is the typed, validated model of a stack's configuration. It is loaded once
+// from the stack's config (the `metaflow-azure:` keys of Pulumi.<stack>.yaml, structured values as
+// `pulumi config set --path` writes them), defaulted, and checked before any resource is declared.
+// It imports no Pulumi or Azure SDK, so its tests run in milliseconds.
+package settings
+
+// Project is the Pulumi project name; config keys live under "<Project>:".
+const Project = "metaflow-azure"
+
+// Settings is everything a stack can be configured with. The json tags are the config keys.
+type Settings struct {
+	// Location is the Azure region for every resource, e.g. "westeurope". Required.
+	Location string `json:"location"`
+	// NamePrefix is the organisation prefix in every Azure name: 2–8 lowercase letters/digits,
+	// starting with a letter. Required.
+	NamePrefix string `json:"namePrefix"`
+	// Tags are merged into every taggable resource, together with environment and managed-by.
+	Tags map[string]string `json:"tags"`
+	// ProtectData sets protect and retainOnDelete on the storage account and the database server.
+	// Default: true.
+	ProtectData bool `json:"protectData"`
+
+	Network    Network    `json:"network"`
+	AKS        AKS        `json:"aks"`
+	Postgres   Postgres   `json:"postgres"`
+	Storage    Storage    `json:"storage"`
+	Identity   Identity   `json:"identity"`
+	Access     Access     `json:"access"`
+	Metaflow   Metaflow   `json:"metaflow"`
+	Argo       Argo       `json:"argo"`
+	ArgoEvents ArgoEvents `json:"argoEvents"`
+}
+
+// Network holds the address plan. Pods use Azure CNI Overlay, so the AKS subnet only needs an
+// address per node, and the pod and service ranges must not overlap the VNet.
+type Network struct {
+	// VNetCIDR is the virtual network's address space. Default: 10.40.0.0/16.
+	VNetCIDR string `json:"vnetCidr"`
+	// AKSSubnetCIDR holds the AKS nodes; inside VNetCIDR. Default: 10.40.0.0/22.
+	AKSSubnetCIDR string `json:"aksSubnetCidr"`
+	// PostgresSubnetCIDR is delegated to PostgreSQL Flexible Server; inside VNetCIDR, /28 or
+	// larger. Default: 10.40.8.0/24.
+	PostgresSubnetCIDR string `json:"postgresSubnetCidr"`
+	// PodCIDR is the overlay range pods get addresses from. Default: 10.244.0.0/16.
+	PodCIDR string `json:"podCidr"`
+	// ServiceCIDR is the Kubernetes service range. Default: 10.0.0.0/16.
+	ServiceCIDR string `json:"serviceCidr"`
+}
+
+// AKS configures the cluster.
+type AKS struct {
+	// KubernetesVersion is pinned ("1.35" or "1.35.4"); AKS must list it as supported.
+	// Default: 1.35.
+	KubernetesVersion string `json:"kubernetesVersion"`
+	// SKUTier is Free or Standard (uptime SLA). Default: Standard.
+	SKUTier string `json:"skuTier"`
+	// AuthorizedIPRanges limit who reaches the API server; empty leaves it open to the internet.
+	AuthorizedIPRanges []string `json:"authorizedIpRanges"`
+	// AzureRBAC enables AKS-managed Microsoft Entra ID with Azure RBAC for Kubernetes
+	// authorization, so people sign in as themselves. Default: false.
+	AzureRBAC bool `json:"azureRbac"`
+	// SystemPool runs cluster add-ons and the Metaflow services.
+	SystemPool NodePool `json:"systemPool"`
+	// TaskPool runs Metaflow tasks and Argo workflows; it may scale to zero.
+	TaskPool NodePool `json:"taskPool"`
+}
+
+// NodePool is an autoscaling node pool.
+type NodePool struct {
+	// VMSize is the Azure VM size, e.g. "Standard_D4ds_v5".
+	VMSize string `json:"vmSize"`
+	// MinCount is the autoscaler's lower bound (nodes).
+	MinCount int `json:"minCount"`
+	// MaxCount is the autoscaler's upper bound (nodes).
+	MaxCount int `json:"maxCount"`
+}
+
+// Postgres configures the Flexible Server behind the metadata service.
+type Postgres struct {
+	// Version is the major version; 14 or newer. Default: 16.
+	Version string `json:"version"`
+	// SKU is "<tier>_<size>" as the Azure CLI writes it: B_ (Burstable), GP_ (General Purpose)
+	// or MO_ (Memory Optimized), e.g. "GP_Standard_D2ds_v5". Default: GP_Standard_D2ds_v5.
+	SKU string `json:"sku"`
+	// StorageGB is the disk size in GiB, one of Azure's sizes (32 … 32768). Default: 32.
+	StorageGB int `json:"storageGb"`
+	// BackupRetentionDays is 7–35. Default: 14.
+	BackupRetentionDays int `json:"backupRetentionDays"`
+	// HighAvailability adds a zone-redundant standby (not on Burstable). Default: false.
+	HighAvailability bool `json:"highAvailability"`
+	// GeoRedundantBackup copies backups to the paired region; fixed at creation. Default: false.
+	GeoRedundantBackup bool `json:"geoRedundantBackup"`
+}
+
+// Storage configures the datastore's storage account.
+type Storage struct {
+	// Replication is LRS, ZRS, GRS, RAGRS, GZRS or RAGZRS. Default: ZRS.
+	Replication string `json:"replication"`
+	// SoftDeleteDays keeps deleted blobs and containers recoverable, 1–365. Default: 14.
+	SoftDeleteDays int `json:"softDeleteDays"`
+}
+
+// Identity configures the service principal Metaflow's pods use.
+type Identity struct {
+	// SecretLifetimeDays is how long the service principal's password is valid, 1–730.
+	// Default: 180.
+	SecretLifetimeDays int `json:"secretLifetimeDays"`
+}
+
+// Access lists the people who run flows.
+type Access struct {
+	// FlowRunners get Storage Blob Data Contributor on the datastore container and the
+	// Kubernetes rights to run tasks and workflows in the task namespace. Needs aks.azureRbac.
+	FlowRunners []Principal `json:"flowRunners"`
+}
+
+// Principal is a Microsoft Entra ID user or group.
+type Principal struct {
+	// ObjectID is the principal's object id (a GUID).
+	ObjectID string `json:"objectId"`
+	// Type is User or Group.
+	Type string `json:"type"`
+}
+
+// Metaflow configures the Metaflow services on AKS.
+type Metaflow struct {
+	// MetadataImage runs the metadata service, its migrations and the UI backend; pinned by tag
+	// or digest. Default: public.ecr.aws/outerbounds/metaflow_metadata_service:v2.4.13.
+	MetadataImage string `json:"metadataImage"`
+	// UIImage serves the UI's static files. Default: public.ecr.aws/outerbounds/metaflow_ui:v1.3.3.
+	UIImage string `json:"uiImage"`
+	// Replicas of each Metaflow service, 1–10. Default: 2.
+	Replicas int `json:"replicas"`
+	// Namespace holds the Metaflow services. Default: metaflow.
+	Namespace string `json:"namespace"`
+	// TaskNamespace holds Metaflow tasks, Argo workflows and Argo Events objects.
+	// Default: metaflow-jobs.
+	TaskNamespace string `json:"taskNamespace"`
+}
+
+// Argo configures Argo Workflows.
+type Argo struct {
+	// Enabled installs Argo Workflows. Default: true.
+	Enabled bool `json:"enabled"`
+	// ChartVersion pins the argo-workflows Helm chart. Default: 0.47.5 (Argo v3.7.11).
+	ChartVersion string `json:"chartVersion"`
+	// Namespace holds the controller and server. Default: argo.
+	Namespace string `json:"namespace"`
+	// AuthMode is the Argo server's --auth-mode: client (a Kubernetes bearer token per user)
+	// or server (no login; anyone who can port-forward is the server). Default: client.
+	AuthMode string `json:"authMode"`
+}
+
+// ArgoEvents configures Argo Events.
+type ArgoEvents struct {
+	// Enabled installs Argo Events; requires argo.enabled. Default: true.
+	Enabled bool `json:"enabled"`
+	// ChartVersion pins the argo-events Helm chart. Default: 2.4.22 (Argo Events v1.9.10).
+	ChartVersion string `json:"chartVersion"`
+	// Namespace holds the Argo Events controller. Default: argo-events.
+	Namespace string `json:"namespace"`
+	// JetStreamVersion pins the EventBus's NATS JetStream, one the chart lists. Default: 2.10.10.
+	JetStreamVersion string `json:"jetstreamVersion"`
+}

@@ -1,0 +1,193 @@
+package settings
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// minimal is the smallest valid config: the two required keys.
+func minimal() map[string]string {
+	return map[string]string{
+		"metaflow-azure:location":   "westeurope",
+		"metaflow-azure:namePrefix": "acme",
+	}
+}
+
+func with(extra map[string]string) map[string]string {
+	cfg := minimal()
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	return cfg
+}
+
+func TestLoadMinimalGetsDefaults(t *testing.T) {
+	t.Parallel()
+	s, err := Load(Project, minimal())
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	want := Defaults()
+	if s.AKS.SystemPool != want.AKS.SystemPool || s.Postgres != want.Postgres || !s.ProtectData {
+		t.Errorf("defaults not applied: %+v", s)
+	}
+	if s.Location != "westeurope" || s.NamePrefix != "acme" {
+		t.Errorf("required keys not read: %q %q", s.Location, s.NamePrefix)
+	}
+}
+
+func TestLoadComplete(t *testing.T) {
+	t.Parallel()
+	s, err := Load(Project, with(map[string]string{
+		"metaflow-azure:protectData": "false",
+		"metaflow-azure:tags":        `{"team":"ml","cost-center":"42"}`,
+		"metaflow-azure:network":     `{"vnetCidr":"10.50.0.0/16","aksSubnetCidr":"10.50.0.0/20","postgresSubnetCidr":"10.50.16.0/28"}`,
+		"metaflow-azure:aks":         `{"kubernetesVersion":"1.34.2","skuTier":"Free","authorizedIpRanges":["203.0.113.0/24"],"azureRbac":true,"systemPool":{"vmSize":"Standard_D2ds_v5","minCount":1,"maxCount":2},"taskPool":{"maxCount":50}}`,
+		"metaflow-azure:postgres":    `{"version":15,"sku":"B_Standard_B1ms","storageGb":64,"backupRetentionDays":35,"geoRedundantBackup":true}`,
+		"metaflow-azure:storage":     `{"replication":"RAGZRS","softDeleteDays":365}`,
+		"metaflow-azure:identity":    `{"secretLifetimeDays":30}`,
+		"metaflow-azure:access":      `{"flowRunners":[{"objectId":"11111111-2222-3333-4444-555555555555","type":"Group"}]}`,
+		"metaflow-azure:metaflow":    `{"replicas":3,"taskNamespace":"jobs"}`,
+		"metaflow-azure:argo":        `{"chartVersion":"1.0.18","authMode":"server"}`,
+		"metaflow-azure:argoEvents":  `{"enabled":false}`,
+		"azure-native:location":      "ignored",
+	}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	switch {
+	case s.ProtectData:
+		t.Error("protectData false not read")
+	case s.Tags["cost-center"] != "42":
+		t.Errorf("tags: %v", s.Tags)
+	case s.AKS.TaskPool != NodePool{VMSize: "Standard_D8ds_v5", MinCount: 0, MaxCount: 50}:
+		t.Errorf("task pool: nested keys must override only what they name: %+v", s.AKS.TaskPool)
+	case s.Postgres.Version != "15" || s.Postgres.StorageGB != 64:
+		t.Errorf("postgres: %+v", s.Postgres)
+	case len(s.Access.FlowRunners) != 1 || s.Access.FlowRunners[0].Type != "Group":
+		t.Errorf("access: %+v", s.Access)
+	case s.Metaflow.Namespace != "metaflow" || s.Metaflow.TaskNamespace != "jobs":
+		t.Errorf("metaflow: %+v", s.Metaflow)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		config  map[string]string
+		key     string
+		message string
+	}{
+		{"missing location", map[string]string{"metaflow-azure:namePrefix": "acme"}, "location", "is required"},
+		{"misspelt region", with(map[string]string{"metaflow-azure:location": "westeurop"}), "location", `did you mean "westeurope"`},
+		{"region with spaces", with(map[string]string{"metaflow-azure:location": "West Europe"}), "location", `did you mean "westeurope"`},
+		{"missing prefix", map[string]string{"metaflow-azure:location": "westeurope"}, "namePrefix", "is required"},
+		{"prefix upper case", with(map[string]string{"metaflow-azure:namePrefix": "Acme"}), "namePrefix", "lowercase"},
+		{"prefix at 9 chars", with(map[string]string{"metaflow-azure:namePrefix": "abcdefghi"}), "namePrefix", "2–8"},
+		{"prefix starts with digit", with(map[string]string{"metaflow-azure:namePrefix": "1acme"}), "namePrefix", "starting with a letter"},
+		{"unknown nested key typo", with(map[string]string{"metaflow-azure:aks": `{"taskPool":{"maxCuont":3}}`}), "aks.taskPool.maxCuont", `did you mean "maxCount"`},
+		{"unknown top-level key", with(map[string]string{"metaflow-azure:postgress": `{}`}), "postgress", `did you mean "postgres"`},
+		{"flat dotted key", with(map[string]string{"metaflow-azure:aks.skuTier": "Free"}), "aks.skuTier", "--path"},
+		{"wrong type for int", with(map[string]string{"metaflow-azure:postgres": `{"storageGb":"lots"}`}), "postgres.storageGb", "whole number"},
+		{"wrong type for bool", with(map[string]string{"metaflow-azure:protectData": "yes"}), "protectData", "true or false"},
+		{"object expected", with(map[string]string{"metaflow-azure:aks": `"big"`}), "aks", "must be an object"},
+		{"fractional version", with(map[string]string{"metaflow-azure:aks": `{"kubernetesVersion":1.30}`}), "aks.kubernetesVersion", "quote the value"},
+		{"reserved tag", with(map[string]string{"metaflow-azure:tags": `{"environment":"x"}`}), "tags.environment", "set by the stack"},
+		{"bad tag name", with(map[string]string{"metaflow-azure:tags": `{"a/b":"x"}`}), "tags.a/b", "none of"},
+		{"bad vnet cidr", with(map[string]string{"metaflow-azure:network": `{"vnetCidr":"10.40.0.0/33"}`}), "network.vnetCidr", "not a CIDR"},
+		{"octet over 255", with(map[string]string{"metaflow-azure:network": `{"vnetCidr":"10.400.0.0/16"}`}), "network.vnetCidr", "not a CIDR"},
+		{"host bits set", with(map[string]string{"metaflow-azure:network": `{"aksSubnetCidr":"10.40.0.1/22"}`}), "network.aksSubnetCidr", "did you mean 10.40.0.0/22"},
+		{"ipv6", with(map[string]string{"metaflow-azure:network": `{"vnetCidr":"fd00::/48"}`}), "network.vnetCidr", "IPv4"},
+		{"subnet outside vnet", with(map[string]string{"metaflow-azure:network": `{"aksSubnetCidr":"10.41.0.0/22"}`}), "network.aksSubnetCidr", "inside network.vnetCidr"},
+		{"overlapping subnets", with(map[string]string{"metaflow-azure:network": `{"postgresSubnetCidr":"10.40.1.0/24"}`}), "network.postgresSubnetCidr", "overlaps network.aksSubnetCidr"},
+		{"postgres subnet too small", with(map[string]string{"metaflow-azure:network": `{"postgresSubnetCidr":"10.40.8.0/29"}`}), "network.postgresSubnetCidr", "/28 or larger"},
+		{"aks subnet too small", with(map[string]string{"metaflow-azure:network": `{"aksSubnetCidr":"10.40.0.0/28"}`}), "network.aksSubnetCidr", "usable addresses"},
+		{"pod cidr overlaps vnet", with(map[string]string{"metaflow-azure:network": `{"podCidr":"10.40.128.0/17"}`}), "network.podCidr", "must not overlap network.vnetCidr"},
+		{"service cidr reserved", with(map[string]string{"metaflow-azure:network": `{"serviceCidr":"169.254.0.0/16"}`}), "network.serviceCidr", "AKS reserves"},
+		{"k8s version shape", with(map[string]string{"metaflow-azure:aks": `{"kubernetesVersion":"v1.35"}`}), "aks.kubernetesVersion", "like 1.35"},
+		{"k8s version too old", with(map[string]string{"metaflow-azure:aks": `{"kubernetesVersion":"1.22"}`}), "aks.kubernetesVersion", "older than AKS supports"},
+		{"sku tier", with(map[string]string{"metaflow-azure:aks": `{"skuTier":"Gold"}`}), "aks.skuTier", "Free, Standard"},
+		{"authorized range", with(map[string]string{"metaflow-azure:aks": `{"authorizedIpRanges":["1.2.3.4/33"]}`}), "aks.authorizedIpRanges[0]", "not a CIDR"},
+		{"vm size shape", with(map[string]string{"metaflow-azure:aks": `{"systemPool":{"vmSize":"D4s_v5"}}`}), "aks.systemPool.vmSize", "Standard_D4ds_v5"},
+		{"system pool zero", with(map[string]string{"metaflow-azure:aks": `{"systemPool":{"minCount":0}}`}), "aks.systemPool.minCount", "between 1 and"},
+		{"min above max", with(map[string]string{"metaflow-azure:aks": `{"taskPool":{"minCount":5,"maxCount":2}}`}), "aks.taskPool.minCount", "at most maxCount"},
+		{"pool over limit", with(map[string]string{"metaflow-azure:aks": `{"taskPool":{"maxCount":1001}}`}), "aks.taskPool.maxCount", "between 1 and 1000"},
+		{"postgres 12", with(map[string]string{"metaflow-azure:postgres": `{"version":"12"}`}), "postgres.version", "from 14 to 17"},
+		{"postgres sku", with(map[string]string{"metaflow-azure:postgres": `{"sku":"Standard_B1ms"}`}), "postgres.sku", "tier B"},
+		{"ha on burstable", with(map[string]string{"metaflow-azure:postgres": `{"sku":"B_Standard_B1ms","highAvailability":true}`}), "postgres.highAvailability", "Burstable"},
+		{"postgres storage", with(map[string]string{"metaflow-azure:postgres": `{"storageGb":100}`}), "postgres.storageGb", "32, 64"},
+		{"backup days 6", with(map[string]string{"metaflow-azure:postgres": `{"backupRetentionDays":6}`}), "postgres.backupRetentionDays", "between 7 and 35"},
+		{"backup days 36", with(map[string]string{"metaflow-azure:postgres": `{"backupRetentionDays":36}`}), "postgres.backupRetentionDays", "between 7 and 35"},
+		{"replication", with(map[string]string{"metaflow-azure:storage": `{"replication":"XRS"}`}), "storage.replication", "LRS, ZRS"},
+		{"soft delete 0", with(map[string]string{"metaflow-azure:storage": `{"softDeleteDays":0}`}), "storage.softDeleteDays", "between 1 and 365"},
+		{"soft delete 366", with(map[string]string{"metaflow-azure:storage": `{"softDeleteDays":366}`}), "storage.softDeleteDays", "between 1 and 365"},
+		{"secret lifetime", with(map[string]string{"metaflow-azure:identity": `{"secretLifetimeDays":0}`}), "identity.secretLifetimeDays", "between 1 and 730"},
+		{"runner not a guid", with(map[string]string{"metaflow-azure:aks": `{"azureRbac":true}`, "metaflow-azure:access": `{"flowRunners":[{"objectId":"alice","type":"User"}]}`}), "access.flowRunners[0].objectId", "GUID"},
+		{"runner type", with(map[string]string{"metaflow-azure:aks": `{"azureRbac":true}`, "metaflow-azure:access": `{"flowRunners":[{"objectId":"11111111-2222-3333-4444-555555555555","type":"ServicePrincipal"}]}`}), "access.flowRunners[0].type", "User, Group"},
+		{"runners without azure rbac", with(map[string]string{"metaflow-azure:access": `{"flowRunners":[{"objectId":"11111111-2222-3333-4444-555555555555","type":"User"}]}`}), "access.flowRunners", "aks.azureRbac"},
+		{"unpinned image", with(map[string]string{"metaflow-azure:metaflow": `{"uiImage":"public.ecr.aws/outerbounds/metaflow_ui"}`}), "metaflow.uiImage", "must be pinned"},
+		{"latest image", with(map[string]string{"metaflow-azure:metaflow": `{"metadataImage":"public.ecr.aws/outerbounds/metaflow_metadata_service:latest"}`}), "metaflow.metadataImage", "not \"latest\""},
+		{"replicas", with(map[string]string{"metaflow-azure:metaflow": `{"replicas":0}`}), "metaflow.replicas", "between 1 and 10"},
+		{"namespace shape", with(map[string]string{"metaflow-azure:metaflow": `{"namespace":"Metaflow"}`}), "metaflow.namespace", "namespace name"},
+		{"namespace clash", with(map[string]string{"metaflow-azure:metaflow": `{"taskNamespace":"argo"}`}), "argo.namespace", "already used by metaflow.taskNamespace"},
+		{"reserved namespace", with(map[string]string{"metaflow-azure:metaflow": `{"namespace":"kube-system"}`}), "metaflow.namespace", "reserved"},
+		{"chart version", with(map[string]string{"metaflow-azure:argo": `{"chartVersion":"latest"}`}), "argo.chartVersion", "exact chart version"},
+		{"auth mode", with(map[string]string{"metaflow-azure:argo": `{"authMode":"none"}`}), "argo.authMode", "client, server"},
+		{"events without argo", with(map[string]string{"metaflow-azure:argo": `{"enabled":false}`}), "argoEvents.enabled", "argo.enabled is false"},
+		{"jetstream version", with(map[string]string{"metaflow-azure:argoEvents": `{"jetstreamVersion":"latest"}`}), "argoEvents.jetstreamVersion", "exact NATS version"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(Project, tt.config)
+			if err == nil {
+				t.Fatalf("Load accepted the config; want an error on %s", tt.key)
+			}
+			if !hasFieldError(err, "metaflow-azure:"+tt.key, tt.message) {
+				t.Errorf("want an error on metaflow-azure:%s containing %q; got:\n%v", tt.key, tt.message, err)
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	_, err := Load(Project, map[string]string{
+		"metaflow-azure:aks":      `{"skuTier":"Gold"}`,
+		"metaflow-azure:postgres": `{"version":"12"}`,
+	})
+	for _, key := range []string{"location", "namePrefix", "aks.skuTier", "postgres.version"} {
+		if !hasFieldError(err, "metaflow-azure:"+key, "") {
+			t.Errorf("missing error for %s in:\n%v", key, err)
+		}
+	}
+}
+
+func hasFieldError(err error, path, substr string) bool {
+	var joined interface{ Unwrap() []error }
+	errs := []error{err}
+	if errors.As(err, &joined) {
+		errs = joined.Unwrap()
+	}
+	for _, e := range errs {
+		var fe *FieldError
+		if errors.As(e, &fe) && fe.Path == path && strings.Contains(fe.Msg, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestEditDistance(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{{"maxCuont", "maxCount", 1}, {"", "abc", 3}, {"kitten", "sitting", 3}, {"same", "same", 0}} {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,368 @@
+package settings
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Limits taken from Azure's documentation; messages are built from these constants so they
+// cannot drift from the checks.
+const (
+	namePrefixMinLen   = 2
+	namePrefixMaxLen   = 8
+	maxUserTags        = 48 // Azure allows 50; the stack adds environment and managed-by.
+	tagNameMaxLen      = 512
+	tagValueMaxLen     = 256
+	minK8sMinor        = 31
+	maxPoolNodes       = 1000
+	azureReservedIPs   = 5 // Azure keeps 5 addresses of every subnet.
+	minPostgresSubnet  = 28
+	minPostgresMajor   = 14
+	maxPostgresMajor   = 17
+	minBackupDays      = 7
+	maxBackupDays      = 35
+	minSoftDeleteDays  = 1
+	maxSoftDeleteDays  = 365
+	maxSecretDays      = 730
+	maxReplicas        = 10
+	maxAuthorizedRange = 200
+)
+
+var (
+	namePrefixRe  = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
+	k8sVersionRe  = regexp.MustCompile(`^1\.(\d+)(\.\d+)?$`)
+	vmSizeRe      = regexp.MustCompile(`^Standard_[A-Za-z0-9]+(_[A-Za-z0-9]+)*$`)
+	pgSKURe       = regexp.MustCompile(`^(B|GP|MO)_Standard_[A-Za-z0-9]+(_[A-Za-z0-9]+)*$`)
+	guidRe        = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	semverRe      = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
+	dnsLabelRe    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	imageTagRe    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	imageDigestRe = regexp.MustCompile(`@sha256:[0-9a-f]{64}$`)
+	tagNameBadRe  = regexp.MustCompile(`[<>%&\\?/]`)
+
+	postgresStorageGB = []int{32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768}
+	replications      = []string{"LRS", "ZRS", "GRS", "RAGRS", "GZRS", "RAGZRS"}
+	skuTiers          = []string{"Free", "Standard"}
+	principalTypes    = []string{"User", "Group"}
+	argoAuthModes     = []string{"client", "server"}
+	reservedTags      = []string{"environment", "managed-by"}
+	// AKS refuses these for pod and service ranges.
+	aksReservedRanges = []netip.Prefix{
+		netip.MustParsePrefix("169.254.0.0/16"),
+		netip.MustParsePrefix("172.30.0.0/16"),
+		netip.MustParsePrefix("172.31.0.0/16"),
+		netip.MustParsePrefix("192.0.2.0/24"),
+	}
+)
+
+// problems collects field errors in the order the checks run.
+type problems []error
+
+func (p *problems) add(path, format string, args ...any) {
+	*p = append(*p, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (s *Settings) validate() []error {
+	var p problems
+	p.location(s.Location)
+	p.namePrefix(s.NamePrefix)
+	p.tags(s.Tags)
+	p.network(s)
+	p.aks(&s.AKS)
+	p.postgres(&s.Postgres)
+	p.storage(&s.Storage)
+	if d := s.Identity.SecretLifetimeDays; d < 1 || d > maxSecretDays {
+		p.add("identity.secretLifetimeDays", "%d must be between 1 and %d days", d, maxSecretDays)
+	}
+	p.access(s)
+	p.services(s)
+	return p
+}
+
+func (p *problems) location(loc string) {
+	switch {
+	case loc == "":
+		p.add("location", "is required: the Azure region to deploy to, e.g. westeurope (pulumi config set location westeurope)")
+	case !slices.Contains(azureRegions, loc):
+		msg := fmt.Sprintf("%q is not an Azure region name (lowercase, no spaces, e.g. westeurope)", loc)
+		if s := suggest(strings.ReplaceAll(strings.ToLower(loc), " ", ""), azureRegions); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		p.add("location", "%s", msg)
+	}
+}
+
+func (p *problems) namePrefix(prefix string) {
+	switch {
+	case prefix == "":
+		p.add("namePrefix", "is required: %d–%d lowercase letters or digits, starting with a letter, used in every Azure name", namePrefixMinLen, namePrefixMaxLen)
+	case len(prefix) < namePrefixMinLen || len(prefix) > namePrefixMaxLen || !namePrefixRe.MatchString(prefix):
+		p.add("namePrefix", "%q must be %d–%d lowercase letters or digits, starting with a letter (storage account names allow nothing else and only 24 characters)", prefix, namePrefixMinLen, namePrefixMaxLen)
+	}
+}
+
+func (p *problems) tags(tags map[string]string) {
+	if len(tags) > maxUserTags {
+		p.add("tags", "has %d tags; Azure allows 50 per resource and the stack adds 2, so at most %d", len(tags), maxUserTags)
+	}
+	for _, k := range sortedStringKeys(tags) {
+		path := "tags." + k
+		switch {
+		case slices.Contains(reservedTags, strings.ToLower(k)):
+			p.add(path, "is set by the stack itself (%s); remove it", strings.Join(reservedTags, ", "))
+		case len(k) > tagNameMaxLen || tagNameBadRe.MatchString(k):
+			p.add(path, "tag names may have at most %d characters and none of < > %% & \\ ? /", tagNameMaxLen)
+		}
+		if len(tags[k]) > tagValueMaxLen {
+			p.add(path, "value has %d characters; Azure allows at most %d", len(tags[k]), tagValueMaxLen)
+		}
+	}
+}
+
+func (p *problems) network(s *Settings) {
+	n := s.Network
+	vnet, okV := p.cidr("network.vnetCidr", n.VNetCIDR)
+	aks, okA := p.cidr("network.aksSubnetCidr", n.AKSSubnetCIDR)
+	pg, okP := p.cidr("network.postgresSubnetCidr", n.PostgresSubnetCIDR)
+	pods, okPod := p.cidr("network.podCidr", n.PodCIDR)
+	svc, okS := p.cidr("network.serviceCidr", n.ServiceCIDR)
+
+	if okV {
+		if okA && !contains(vnet, aks) {
+			p.add("network.aksSubnetCidr", "%s must lie inside network.vnetCidr %s", aks, vnet)
+		}
+		if okP && !contains(vnet, pg) {
+			p.add("network.postgresSubnetCidr", "%s must lie inside network.vnetCidr %s", pg, vnet)
+		}
+		if okPod && vnet.Overlaps(pods) {
+			p.add("network.podCidr", "%s must not overlap network.vnetCidr %s (pods use an overlay range)", pods, vnet)
+		}
+		if okS && vnet.Overlaps(svc) {
+			p.add("network.serviceCidr", "%s must not overlap network.vnetCidr %s", svc, vnet)
+		}
+	}
+	if okA && okP && aks.Overlaps(pg) {
+		p.add("network.postgresSubnetCidr", "%s overlaps network.aksSubnetCidr %s; the subnets must be disjoint", pg, aks)
+	}
+	if okPod && okS && pods.Overlaps(svc) {
+		p.add("network.serviceCidr", "%s overlaps network.podCidr %s; they must be disjoint", svc, pods)
+	}
+	for _, r := range aksReservedRanges {
+		if okPod && pods.Overlaps(r) {
+			p.add("network.podCidr", "%s overlaps %s, which AKS reserves", pods, r)
+		}
+		if okS && svc.Overlaps(r) {
+			p.add("network.serviceCidr", "%s overlaps %s, which AKS reserves", svc, r)
+		}
+	}
+	if okP && pg.Bits() > minPostgresSubnet {
+		p.add("network.postgresSubnetCidr", "%s is too small: PostgreSQL Flexible Server needs a delegated subnet of /%d or larger", pg, minPostgresSubnet)
+	}
+	if okS && svc.Bits() < 12 {
+		p.add("network.serviceCidr", "%s is too large: AKS needs a service range of /12 or smaller", svc)
+	}
+	sys, task := s.AKS.SystemPool, s.AKS.TaskPool
+	if okA {
+		// One address per node, one surge node per pool during upgrades, 5 kept by Azure.
+		need := sys.MaxCount + task.MaxCount + 2
+		if have := addresses(aks) - azureReservedIPs; need > have {
+			p.add("network.aksSubnetCidr", "%s has %d usable addresses but the pools may need %d (aks.systemPool.maxCount %d + aks.taskPool.maxCount %d + 2 upgrade surge nodes); use a larger subnet or fewer nodes",
+				aks, have, need, sys.MaxCount, task.MaxCount)
+		}
+	}
+	if okPod {
+		// Azure CNI Overlay gives every node a /24 out of the pod range.
+		if pods.Bits() > 24 {
+			p.add("network.podCidr", "%s is too small: Azure CNI Overlay gives each node a /24, so use /24 or larger", pods)
+		} else if nodes := 1 << (24 - pods.Bits()); nodes < sys.MaxCount+task.MaxCount+2 {
+			p.add("network.podCidr", "%s holds /24 blocks for %d nodes but the pools may reach %d; use a larger range", pods, nodes, sys.MaxCount+task.MaxCount+2)
+		}
+	}
+}
+
+// cidr parses an IPv4 prefix and insists on its canonical form, so "10.0.0.1/16" is refused
+// instead of being read as 10.0.0.0/16.
+func (p *problems) cidr(path, value string) (netip.Prefix, bool) {
+	pfx, err := netip.ParsePrefix(value)
+	switch {
+	case err != nil:
+		p.add(path, "%q is not a CIDR block such as 10.40.0.0/16", value)
+		return netip.Prefix{}, false
+	case !pfx.Addr().Is4():
+		p.add(path, "%q must be an IPv4 CIDR block", value)
+		return netip.Prefix{}, false
+	case pfx.Masked() != pfx:
+		p.add(path, "%q has host bits set; did you mean %s?", value, pfx.Masked())
+		return netip.Prefix{}, false
+	}
+	return pfx, true
+}
+
+func contains(outer, inner netip.Prefix) bool {
+	return outer.Bits() <= inner.Bits() && outer.Contains(inner.Addr())
+}
+
+func addresses(p netip.Prefix) int { return 1 << (32 - p.Bits()) }
+
+func (p *problems) aks(a *AKS) {
+	if m := k8sVersionRe.FindStringSubmatch(a.KubernetesVersion); m == nil {
+		p.add("aks.kubernetesVersion", "%q must be a Kubernetes version like 1.35 or 1.35.4 (quote it in YAML)", a.KubernetesVersion)
+	} else if minor, _ := strconv.Atoi(m[1]); minor < minK8sMinor {
+		p.add("aks.kubernetesVersion", "%q is older than AKS supports; use 1.%d or newer", a.KubernetesVersion, minK8sMinor)
+	}
+	if !slices.Contains(skuTiers, a.SKUTier) {
+		p.add("aks.skuTier", "%q must be one of %s", a.SKUTier, strings.Join(skuTiers, ", "))
+	}
+	if len(a.AuthorizedIPRanges) > maxAuthorizedRange {
+		p.add("aks.authorizedIpRanges", "has %d ranges; AKS allows at most %d", len(a.AuthorizedIPRanges), maxAuthorizedRange)
+	}
+	for i, r := range a.AuthorizedIPRanges {
+		p.cidr(fmt.Sprintf("aks.authorizedIpRanges[%d]", i), r)
+	}
+	p.pool("aks.systemPool", a.SystemPool, 1)
+	p.pool("aks.taskPool", a.TaskPool, 0)
+}
+
+func (p *problems) pool(path string, np NodePool, minNodes int) {
+	if !vmSizeRe.MatchString(np.VMSize) {
+		p.add(path+".vmSize", "%q is not an Azure VM size such as Standard_D4ds_v5", np.VMSize)
+	}
+	if np.MinCount < minNodes || np.MinCount > maxPoolNodes {
+		p.add(path+".minCount", "%d must be between %d and %d", np.MinCount, minNodes, maxPoolNodes)
+	}
+	if np.MaxCount < 1 || np.MaxCount > maxPoolNodes {
+		p.add(path+".maxCount", "%d must be between 1 and %d", np.MaxCount, maxPoolNodes)
+	}
+	if np.MinCount > np.MaxCount {
+		p.add(path+".minCount", "%d is larger than %s.maxCount %d; minCount must be at most maxCount", np.MinCount, path, np.MaxCount)
+	}
+}
+
+func (p *problems) postgres(pg *Postgres) {
+	if major, err := strconv.Atoi(pg.Version); err != nil || major < minPostgresMajor || major > maxPostgresMajor {
+		p.add("postgres.version", "%q must be a PostgreSQL major version from %d to %d (older ones are end of life)", pg.Version, minPostgresMajor, maxPostgresMajor)
+	}
+	if !pgSKURe.MatchString(pg.SKU) {
+		p.add("postgres.sku", "%q must be <tier>_<size> with tier B (Burstable), GP (General Purpose) or MO (Memory Optimized), e.g. GP_Standard_D2ds_v5", pg.SKU)
+	} else if pg.HighAvailability && strings.HasPrefix(pg.SKU, "B_") {
+		p.add("postgres.highAvailability", "is not available on Burstable SKUs (postgres.sku %q); use a GP_ or MO_ SKU or turn it off", pg.SKU)
+	}
+	if !slices.Contains(postgresStorageGB, pg.StorageGB) {
+		p.add("postgres.storageGb", "%d must be one of Azure's disk sizes: %s", pg.StorageGB, joinInts(postgresStorageGB))
+	}
+	if d := pg.BackupRetentionDays; d < minBackupDays || d > maxBackupDays {
+		p.add("postgres.backupRetentionDays", "%d must be between %d and %d days", d, minBackupDays, maxBackupDays)
+	}
+}
+
+func (p *problems) storage(st *Storage) {
+	if !slices.Contains(replications, st.Replication) {
+		p.add("storage.replication", "%q must be one of %s", st.Replication, strings.Join(replications, ", "))
+	}
+	if d := st.SoftDeleteDays; d < minSoftDeleteDays || d > maxSoftDeleteDays {
+		p.add("storage.softDeleteDays", "%d must be between %d and %d days", d, minSoftDeleteDays, maxSoftDeleteDays)
+	}
+}
+
+func (p *problems) access(s *Settings) {
+	seen := map[string]bool{}
+	for i, fr := range s.Access.FlowRunners {
+		path := fmt.Sprintf("access.flowRunners[%d]", i)
+		if !guidRe.MatchString(fr.ObjectID) {
+			p.add(path+".objectId", "%q must be a Microsoft Entra object id (a GUID such as 00000000-0000-0000-0000-000000000000)", fr.ObjectID)
+		} else if id := strings.ToLower(fr.ObjectID); seen[id] {
+			p.add(path+".objectId", "%q is listed twice", fr.ObjectID)
+		} else {
+			seen[id] = true
+		}
+		if !slices.Contains(principalTypes, fr.Type) {
+			p.add(path+".type", "%q must be one of %s", fr.Type, strings.Join(principalTypes, ", "))
+		}
+	}
+	if len(s.Access.FlowRunners) > 0 && !s.AKS.AzureRBAC {
+		p.add("access.flowRunners", "needs aks.azureRbac: true, so that people sign in to the cluster as themselves and get namespace-scoped roles")
+	}
+}
+
+func (p *problems) services(s *Settings) {
+	p.image("metaflow.metadataImage", s.Metaflow.MetadataImage)
+	p.image("metaflow.uiImage", s.Metaflow.UIImage)
+	if r := s.Metaflow.Replicas; r < 1 || r > maxReplicas {
+		p.add("metaflow.replicas", "%d must be between 1 and %d", r, maxReplicas)
+	}
+	namespaces := []struct{ path, name string }{
+		{"metaflow.namespace", s.Metaflow.Namespace},
+		{"metaflow.taskNamespace", s.Metaflow.TaskNamespace},
+	}
+	if s.Argo.Enabled {
+		namespaces = append(namespaces, struct{ path, name string }{"argo.namespace", s.Argo.Namespace})
+		if !semverRe.MatchString(s.Argo.ChartVersion) {
+			p.add("argo.chartVersion", "%q must be an exact chart version such as 0.47.5", s.Argo.ChartVersion)
+		}
+		if !slices.Contains(argoAuthModes, s.Argo.AuthMode) {
+			p.add("argo.authMode", "%q must be one of %s", s.Argo.AuthMode, strings.Join(argoAuthModes, ", "))
+		}
+	}
+	if s.ArgoEvents.Enabled {
+		if !s.Argo.Enabled {
+			p.add("argoEvents.enabled", "is true but argo.enabled is false: Argo Events sensors trigger Argo workflows; enable Argo or set argoEvents.enabled to false")
+		}
+		namespaces = append(namespaces, struct{ path, name string }{"argoEvents.namespace", s.ArgoEvents.Namespace})
+		if !semverRe.MatchString(s.ArgoEvents.ChartVersion) {
+			p.add("argoEvents.chartVersion", "%q must be an exact chart version such as 2.4.22", s.ArgoEvents.ChartVersion)
+		}
+		if !semverRe.MatchString(s.ArgoEvents.JetStreamVersion) {
+			p.add("argoEvents.jetstreamVersion", "%q must be an exact NATS version such as 2.10.10", s.ArgoEvents.JetStreamVersion)
+		}
+	}
+	used := map[string]string{}
+	for _, ns := range namespaces {
+		switch {
+		case !dnsLabelRe.MatchString(ns.name):
+			p.add(ns.path, "%q must be a Kubernetes namespace name: up to 63 lowercase letters, digits and '-', starting and ending with a letter or digit", ns.name)
+		case ns.name == "default" || strings.HasPrefix(ns.name, "kube-"):
+			p.add(ns.path, "%q is reserved by Kubernetes; choose a namespace of the stack's own", ns.name)
+		case used[ns.name] != "":
+			p.add(ns.path, "%q is already used by %s; each namespace must be different", ns.name, used[ns.name])
+		default:
+			used[ns.name] = ns.path
+		}
+	}
+}
+
+// image insists on a pinned reference: a digest, or a tag other than latest.
+func (p *problems) image(path, ref string) {
+	if imageDigestRe.MatchString(ref) {
+		return
+	}
+	slash := strings.LastIndex(ref, "/")
+	colon := strings.LastIndex(ref, ":")
+	if ref == "" || colon <= slash || colon == len(ref)-1 {
+		p.add(path, "%q must be pinned: repository:tag or repository@sha256:<digest>", ref)
+		return
+	}
+	if tag := ref[colon+1:]; tag == "latest" || !imageTagRe.MatchString(tag) {
+		p.add(path, "%q must be pinned to a version tag or digest, not %q", ref, tag)
+	}
+}
+
+func sortedStringKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func joinInts(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.Itoa(x)
+	}
+	return strings.Join(parts, ", ")
+}
