@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the Pulumi CLI pinned by tools/pulumi/go.mod once into a per-version cache outside the
+# repo and prints the directory holding `pulumi` (put it first on PATH). Instant when cached.
+#
+# The CLI is not installable any other way here (no release downloads); see tools/pulumi/go.mod.
+# Cold build: about 12 CPU-minutes and 2.2 GB of memory.
+set -euo pipefail
+
+version=v3.274.1
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cache="${METAFLOW_AZURE_TOOLS_CACHE:-$HOME/.cache/metaflow-azure/tools}"
+bindir="$cache/pulumi-$version/bin"
+
+# The binary must report its version: the Automation API refuses a CLI whose version is empty.
+if [ -x "$bindir/pulumi" ] && [ "$("$bindir/pulumi" version 2>/dev/null)" = "$version" ]; then
+	echo "$bindir"
+	exit 0
+fi
+
+mkdir -p "$bindir"
+echo "building pulumi $version into $bindir (about 12 CPU-minutes when cold)" >&2
+tmp="$bindir/pulumi.tmp.$$"
+trap 'rm -f "$tmp"' EXIT
+# Build into a temporary name and rename, so an interrupted build never leaves a broken binary
+# that a later run would take as cached.
+(cd "$root/tools/pulumi" && GOFLAGS="${GOFLAGS:-} -mod=readonly" go build \
+	-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$version" \
+	-o "$tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) >&2
+mv "$tmp" "$bindir/pulumi"
+got="$("$bindir/pulumi" version)"
+if [ "$got" != "$version" ]; then
+	echo "pulumi-cli.sh: built pulumi reports version \"$got\", want $version" >&2
+	exit 1
+fi
+echo "$bindir"

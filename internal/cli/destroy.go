@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"metaflow-azure/internal/settings"
+)
+
+func newDestroyCommand(o *Options) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "destroy",
+		Short: "Delete every resource of the stack",
+		Long: `Deletes the stack's resources; the stack itself (config, history) stays in the backend.
+
+Refuses while the stack's protectData setting is on (the default), because that protects the
+datastore and the database. To destroy such a stack, turn the protection off and deploy that
+first:
+  pulumi config set protectData false --stack <stack>
+  metaflow-azure up --stack <stack>
+  metaflow-azure destroy --stack <stack>
+
+Without --yes it shows what would be deleted and asks for confirmation on the terminal.
+` + engineHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if !yes {
+				if err := o.requireTerminal("destroy"); err != nil {
+					return err
+				}
+			}
+			st, err := o.openStack(ctx, false)
+			if err != nil {
+				return err
+			}
+			cfg, err := st.Config(ctx)
+			if err != nil {
+				return err
+			}
+			protect, err := protectData(st.Project(), cfg)
+			if err != nil {
+				return err
+			}
+			if protect {
+				return fmt.Errorf("stack %q has protectData on, which keeps its datastore and database from being deleted; to destroy it, turn it off and deploy that first:\n"+
+					"  pulumi config set protectData false --stack %s\n  metaflow-azure up --stack %s\n  metaflow-azure destroy --stack %s",
+					st.Name(), st.Name(), st.Name(), st.Name())
+			}
+			if !yes {
+				planned, err := st.PreviewDestroy(ctx)
+				if err != nil {
+					return engineError(ctx, err)
+				}
+				fmt.Fprintf(o.Streams.ErrOut, "destroy preview of stack %q: %s\n", st.Name(), planned.Planned())
+				ok, err := o.confirm(fmt.Sprintf("delete these resources of stack %q?", st.Name()))
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return &ExitError{Code: 1, Err: fmt.Errorf("destroy of stack %q not confirmed; nothing deleted", st.Name())}
+				}
+			}
+			done, err := st.Destroy(ctx)
+			if err != nil {
+				return engineError(ctx, err)
+			}
+			fmt.Fprintf(o.Streams.ErrOut, "destroy of stack %q: %s\n", st.Name(), done.Done())
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "destroy without a preview and confirmation (needed without a terminal)")
+	return cmd
+}
+
+// protectData reads the protectData setting of a stack's config. The whole settings are loaded
+// so the default and the parsing are the program's own; if they do not load (a stack whose
+// settings were broken after its last up must still be destroyable once protection is off), the
+// single key decides, with the program's default when it is unset.
+func protectData(project string, cfg map[string]string) (bool, error) {
+	if s, err := settings.Load(project, cfg); err == nil {
+		return s.ProtectData, nil
+	}
+	raw, ok := cfg[project+":protectData"]
+	if !ok {
+		return settings.Defaults().ProtectData, nil
+	}
+	v, err := strconv.ParseBool(raw)
+	if err != nil {
+		return false, fmt.Errorf("%s:protectData: %q must be true or false", project, raw)
+	}
+	return v, nil
+}

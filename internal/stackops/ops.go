@@ -1,0 +1,225 @@
+package stackops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+)
+
+// Preview runs the program without changing anything and counts the planned changes.
+func (s *Stack) Preview(ctx context.Context) (Summary, error) {
+	res, err := s.stack.Preview(ctx, optpreview.ProgressStreams(s.progress), optpreview.ErrorProgressStreams(s.progress))
+	if err != nil {
+		return nil, s.opError(ctx, "previewing", err)
+	}
+	return fromOpTypes(res.ChangeSummary), nil
+}
+
+// Up deploys the program.
+func (s *Stack) Up(ctx context.Context) (Summary, error) {
+	res, err := s.stack.Up(ctx, optup.ProgressStreams(s.progress), optup.ErrorProgressStreams(s.progress))
+	if err != nil {
+		return nil, s.opError(ctx, "updating", err)
+	}
+	return fromChanges(res.Summary.ResourceChanges), nil
+}
+
+// PreviewRefresh shows what a refresh would change in the state.
+func (s *Stack) PreviewRefresh(ctx context.Context) (Summary, error) {
+	res, err := s.stack.PreviewRefresh(ctx, optrefresh.ProgressStreams(s.progress), optrefresh.ErrorProgressStreams(s.progress))
+	if err != nil {
+		return nil, s.opError(ctx, "previewing the refresh of", err)
+	}
+	return fromOpTypes(res.ChangeSummary), nil
+}
+
+// Refresh reads the real state of every resource into the stack's state.
+func (s *Stack) Refresh(ctx context.Context) (Summary, error) {
+	res, err := s.stack.Refresh(ctx, optrefresh.ProgressStreams(s.progress), optrefresh.ErrorProgressStreams(s.progress))
+	if err != nil {
+		return nil, s.opError(ctx, "refreshing", err)
+	}
+	return fromChanges(res.Summary.ResourceChanges), nil
+}
+
+// PreviewDestroy shows what Destroy would delete.
+func (s *Stack) PreviewDestroy(ctx context.Context) (Summary, error) {
+	res, err := s.stack.PreviewDestroy(ctx, optdestroy.ProgressStreams(s.progress), optdestroy.ErrorProgressStreams(s.progress))
+	if err != nil {
+		return nil, s.opError(ctx, "previewing the destruction of", err)
+	}
+	return fromOpTypes(res.ChangeSummary), nil
+}
+
+// Destroy deletes every resource of the stack. The stack itself (its history and config) stays.
+func (s *Stack) Destroy(ctx context.Context) (Summary, error) {
+	res, err := s.stack.Destroy(ctx, optdestroy.ProgressStreams(s.progress), optdestroy.ErrorProgressStreams(s.progress))
+	if err != nil {
+		return nil, s.opError(ctx, "destroying", err)
+	}
+	return fromChanges(res.Summary.ResourceChanges), nil
+}
+
+// Outputs returns the stack's outputs, secrets decrypted and marked.
+func (s *Stack) Outputs(ctx context.Context) (auto.OutputMap, error) {
+	out, err := s.stack.Outputs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading outputs of stack %q: %w", s.name, cliError(err))
+	}
+	return out, nil
+}
+
+// Config returns the stack's config: full keys ("metaflow-azure:location") to the raw values
+// Pulumi stores (structured values as JSON text), secrets decrypted.
+func (s *Stack) Config(ctx context.Context) (map[string]string, error) {
+	cfg, err := s.stack.GetAllConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading config of stack %q: %w", s.name, cliError(err))
+	}
+	m := make(map[string]string, len(cfg))
+	for k, v := range cfg {
+		m[k] = v.Value
+	}
+	return m, nil
+}
+
+func fromOpTypes(m map[apitype.OpType]int) Summary {
+	s := Summary{}
+	for op, n := range m {
+		s[string(op)] = n
+	}
+	return s
+}
+
+func fromChanges(m *map[string]int) Summary {
+	s := Summary{}
+	if m != nil {
+		for op, n := range *m {
+			s[op] = n
+		}
+	}
+	return s
+}
+
+// OpError is a failed engine operation. Its message carries the engine's error diagnostics (the
+// full progress was already streamed); Unwrap gives the Automation API's error.
+type OpError struct {
+	Verb        string // "updating"
+	Stack       string
+	Diagnostics []string
+	Err         error
+}
+
+func (e *OpError) Error() string {
+	if len(e.Diagnostics) == 0 {
+		return fmt.Sprintf("%s stack %q: the engine stopped with an error (see the output above)", e.Verb, e.Stack)
+	}
+	return fmt.Sprintf("%s stack %q: %s", e.Verb, e.Stack, strings.Join(e.Diagnostics, "; "))
+}
+
+func (e *OpError) Unwrap() error { return e.Err }
+
+func (s *Stack) opError(ctx context.Context, verb string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		// The Automation API interrupted the CLI (SIGINT), which lets the engine finish the
+		// steps in flight and save the state before it exits.
+		return fmt.Errorf("%s stack %q: interrupted, the engine stopped after saving the state: %w", verb, s.name, ctxErr)
+	}
+	if auto.IsConcurrentUpdateError(err) {
+		return fmt.Errorf("%s stack %q: another update is running on this stack; wait for it, or if it crashed, run `pulumi cancel` (cloud backends) or `pulumi stack export | pulumi stack import` to clear the lock: %w", verb, s.name, cliError(err))
+	}
+	return &OpError{Verb: verb, Stack: s.name, Diagnostics: diagnostics(err.Error()), Err: err}
+}
+
+// cliError shortens an Automation API error, whose text holds the CLI's whole stdout and stderr,
+// to the CLI's error lines; the original stays reachable with errors.As/Is.
+func cliError(err error) error {
+	if errors.Is(err, exec.ErrNotFound) {
+		return fmt.Errorf("the pulumi CLI is not on PATH (hack/pulumi-cli.sh builds it and prints its directory): %w", err)
+	}
+	if d := diagnostics(err.Error()); len(d) > 0 {
+		return &shortError{msg: strings.Join(d, "; "), err: err}
+	}
+	return err
+}
+
+type shortError struct {
+	msg string
+	err error
+}
+
+func (e *shortError) Error() string { return e.msg }
+func (e *shortError) Unwrap() error { return e.err }
+
+// diagnostics picks the CLI's "error: ..." diagnostics, each with its more deeply indented
+// continuation lines (a multi-error program result spans several lines), without the wrapping the
+// engine adds around a program's error, deduplicated in order.
+func diagnostics(text string) []string {
+	var out []string
+	seen := map[string]bool{}
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		trimmed := strings.TrimSpace(lines[i])
+		// The Automation API's error text starts its stdout and stderr parts on a labelled line.
+		trimmed = strings.TrimPrefix(strings.TrimPrefix(trimmed, "stderr: "), "stdout: ")
+		first, ok := strings.CutPrefix(trimmed, "error: ")
+		if !ok {
+			continue
+		}
+		indent := indentOf(lines[i])
+		parts := []string{first}
+		for i+1 < len(lines) && strings.TrimSpace(lines[i+1]) != "" && indentOf(lines[i+1]) > indent {
+			i++
+			parts = append(parts, strings.TrimSpace(lines[i]))
+		}
+		var kept []string
+		for _, part := range parts {
+			part = strings.TrimPrefix(part, "an unhandled error occurred: ")
+			part = strings.TrimPrefix(part, "program failed: ")
+			part = strings.TrimPrefix(part, "* ")
+			if part == "" || multiErrorHeader.MatchString(part) {
+				continue
+			}
+			kept = append(kept, part)
+		}
+		msg := strings.Join(kept, "; ")
+		// The CLI's closing line repeats that the operation failed; the cause is elsewhere.
+		if msg == "" || seen[msg] || closingLine.MatchString(msg) {
+			continue
+		}
+		seen[msg] = true
+		out = append(out, msg)
+	}
+	return out
+}
+
+var (
+	multiErrorHeader = regexp.MustCompile(`^\d+ errors? occurred:?$`)
+	closingLine      = regexp.MustCompile(`^(update|preview|refresh|destroy) failed`)
+)
+
+// indentOf measures leading whitespace, a tab counting as deeper than any run of spaces before it.
+func indentOf(line string) int {
+	n := 0
+	for _, r := range line {
+		switch r {
+		case ' ':
+			n++
+		case '\t':
+			n += 8
+		default:
+			return n
+		}
+	}
+	return n
+}
