@@ -56,7 +56,7 @@ Without --yes it shows what would be deleted and asks for confirmation on the te
 					return engineError(ctx, err)
 				}
 				fmt.Fprintf(o.Streams.ErrOut, "destroy preview of stack %q: %s\n", st.Name(), planned.Planned())
-				ok, err := o.confirm(fmt.Sprintf("delete these resources of stack %q?", st.Name()))
+				ok, err := o.confirm(ctx, fmt.Sprintf("delete these resources of stack %q?", st.Name()))
 				if err != nil {
 					return err
 				}

@@ -122,17 +122,17 @@ func (r result) String() string {
 // run runs metaflow-azure with args in the project, stdin from in.
 func (p *project) run(in string, args ...string) result {
 	p.t.Helper()
-	return p.runCtx(context.Background(), in, nil, args...)
+	return p.runCtx(context.Background(), strings.NewReader(in), nil, args...)
 }
 
-func (p *project) runCtx(ctx context.Context, in string, out io.Writer, args ...string) result {
+func (p *project) runCtx(ctx context.Context, in io.Reader, out io.Writer, args ...string) result {
 	var stdout, stderr bytes.Buffer
 	var w io.Writer = &stdout
 	if out != nil {
 		w = io.MultiWriter(&stdout, out)
 	}
 	o := &Options{
-		Streams: IOStreams{In: strings.NewReader(in), Out: w, ErrOut: &stderr},
+		Streams: IOStreams{In: in, Out: w, ErrOut: &stderr},
 		Program: p.program,
 		Getenv:  func(k string) string { return p.env[k] },
 	}
@@ -474,7 +474,7 @@ func TestEngineInterrupt(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
-	go func() { done <- p.runCtx(ctx, "", nil, "up", "--stack", "dev", "--yes") }()
+	go func() { done <- p.runCtx(ctx, strings.NewReader(""), nil, "up", "--stack", "dev", "--yes") }()
 	select {
 	case <-started:
 	case <-time.After(60 * time.Second):
@@ -500,6 +500,31 @@ func TestEngineInterrupt(t *testing.T) {
 	block = false
 	mu.Unlock()
 	p.ok("up", "--stack", "dev", "--yes")
+
+	// Ctrl-C at the confirmation prompt stops without deploying.
+	defer func(f func(io.Reader) bool) { stdinIsTerminal = f }(stdinIsTerminal)
+	stdinIsTerminal = func(io.Reader) bool { return true }
+	pr, pw := io.Pipe() // a terminal nobody types into
+	defer pw.Close()
+	ctx, cancel = context.WithCancel(context.Background())
+	go func() { done <- p.runCtx(ctx, pr, nil, "up", "--stack", "dev") }()
+	// An empty write returns once the command reads stdin: the preview ran and the prompt is up.
+	prompted := make(chan struct{})
+	go func() { _, _ = pw.Write(nil); close(prompted) }()
+	select {
+	case <-prompted:
+	case <-time.After(60 * time.Second):
+		t.Fatal("no confirmation prompt")
+	}
+	cancel()
+	select {
+	case r = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("up did not stop at the prompt after cancel")
+	}
+	if r.code != exitInterrupted || !strings.Contains(r.errOut, "interrupted at the confirmation") {
+		t.Errorf("Ctrl-C at the prompt: %s", r)
+	}
 }
 
 // TestEnginePortForward forwards through a real SPDY port-forward stream of a fake API server,
@@ -540,7 +565,7 @@ func TestEnginePortForward(t *testing.T) {
 	out := &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
-	go func() { done <- p.runCtx(ctx, "", out, "port-forward", "--stack", "dev") }()
+	go func() { done <- p.runCtx(ctx, strings.NewReader(""), out, "port-forward", "--stack", "dev") }()
 
 	urls := []string{fmt.Sprintf("http://localhost:%d", ports[0]), fmt.Sprintf("http://localhost:%d", ports[1])}
 	deadline := time.Now().Add(60 * time.Second)

@@ -65,14 +65,30 @@ func engineError(ctx context.Context, err error) error {
 }
 
 // confirm asks question on the terminal and reports whether the answer was yes. Callers check
-// requireTerminal first.
-func (o *Options) confirm(question string) (bool, error) {
+// requireTerminal first. Ctrl-C while it waits is a no.
+func (o *Options) confirm(ctx context.Context, question string) (bool, error) {
 	fmt.Fprintf(o.Streams.ErrOut, "%s [y/N] ", question)
-	line, err := bufio.NewReader(o.Streams.In).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return false, fmt.Errorf("reading the answer: %w", err)
+	type answer struct {
+		line string
+		err  error
 	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
+	ch := make(chan answer, 1)
+	// The read cannot be interrupted; on Ctrl-C it is abandoned, and the process exits soon after.
+	go func() {
+		line, err := bufio.NewReader(o.Streams.In).ReadString('\n')
+		ch <- answer{line, err}
+	}()
+	var a answer
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(o.Streams.ErrOut)
+		return false, &ExitError{Code: exitInterrupted, Err: fmt.Errorf("interrupted at the confirmation: %w", ctx.Err())}
+	case a = <-ch:
+	}
+	if a.err != nil && !errors.Is(a.err, io.EOF) {
+		return false, fmt.Errorf("reading the answer: %w", a.err)
+	}
+	switch strings.ToLower(strings.TrimSpace(a.line)) {
 	case "y", "yes":
 		return true, nil
 	}

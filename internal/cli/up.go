@@ -33,7 +33,7 @@ backend if it does not exist yet.
 					return engineError(ctx, err)
 				}
 				fmt.Fprintf(o.Streams.ErrOut, "preview of stack %q: %s\n", st.Name(), planned.Planned())
-				ok, err := o.confirm(fmt.Sprintf("deploy these changes to stack %q?", st.Name()))
+				ok, err := o.confirm(ctx, fmt.Sprintf("deploy these changes to stack %q?", st.Name()))
 				if err != nil {
 					return err
 				}

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/httpstream/spdy"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // Server is the fake API server.
@@ -54,13 +55,8 @@ func key(ns, name string) string { return ns + "/" + name }
 
 // AddService adds or replaces a Service selecting pods with selector, with one port.
 func (s *Server) AddService(ns, name string, selector map[string]string, port int32, targetPort string) {
-	sp := corev1.ServicePort{Name: "http", Port: port}
-	if n, err := strconv.Atoi(targetPort); err == nil {
-		sp.TargetPort.IntVal = int32(n)
-	} else {
-		sp.TargetPort.Type = 1 // intstr.String
-		sp.TargetPort.StrVal = targetPort
-	}
+	// A number is a container port, anything else a container port's name.
+	sp := corev1.ServicePort{Name: "http", Port: port, TargetPort: intstr.Parse(targetPort)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.services[key(ns, name)] = &corev1.Service{
@@ -277,14 +273,12 @@ func relay(data, errs httpstream.Stream, backends map[int]string) {
 		return
 	}
 	defer backend.Close()
-	sent := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(backend, data)
 		// The client finished sending: pass the half-close on, as a TCP proxy would.
 		if tc, ok := backend.(*net.TCPConn); ok {
 			_ = tc.CloseWrite()
 		}
-		close(sent)
 	}()
 	_, _ = io.Copy(data, backend)
 }
