@@ -173,3 +173,15 @@ func (n Names) validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// RoleAssignmentName returns a deterministic GUID for a role assignment, derived from what makes
+// the assignment unique (role, principal, scope description). Azure wants a GUID; a stable one
+// keeps re-runs idempotent and lets an existing assignment be recognised instead of duplicated.
+func RoleAssignmentName(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(append([]string{"role-assignment"}, parts...), "\x00")))
+	b := sum[:16]
+	b[6] = (b[6] & 0x0f) | 0x50 // version 5 (name-based)
+	b[8] = (b[8] & 0x3f) | 0x80 // RFC 4122 variant
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}

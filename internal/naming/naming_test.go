@@ -147,3 +147,17 @@ func lowerAlnum(s string) bool {
 	}
 	return true
 }
+
+func TestRoleAssignmentName(t *testing.T) {
+	t.Parallel()
+	a := RoleAssignmentName("blob-contributor", "sp", "container")
+	if a != RoleAssignmentName("blob-contributor", "sp", "container") {
+		t.Error("must be deterministic")
+	}
+	if a == RoleAssignmentName("blob-contributor", "sp", "account") {
+		t.Error("must differ by scope")
+	}
+	if len(a) != 36 || a[14] != '5' || strings.Count(a, "-") != 4 {
+		t.Errorf("%q is not a version-5 GUID", a)
+	}
+}

@@ -305,3 +305,7 @@ func editDistance(a, b string) int {
 	}
 	return d[len(ra)][len(rb)]
 }
+
+// TopLevelKeys are the settings' top-level config keys (without the project prefix), for
+// callers that can only ask for config key by key.
+func TopLevelKeys() []string { return sortedTags(reflect.TypeOf(Settings{})) }

@@ -1,0 +1,247 @@
+package infra
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/netip"
+
+	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
+	"github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2"
+	"github.com/pulumi/pulumi-azure-native-sdk/managedidentity/v2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"metaflow-azure/internal/naming"
+)
+
+// NodePoolArgs configures one autoscaling node pool.
+type NodePoolArgs struct {
+	// Name is 1–12 lowercase letters and digits.
+	Name     string
+	VMSize   string
+	MinCount int
+	MaxCount int
+	// Labels are set on every node of the pool.
+	Labels map[string]string
+	// Taints ("key=value:Effect") keep pods without a matching toleration off the pool.
+	Taints []string
+}
+
+// ClusterArgs configures the AKS cluster.
+type ClusterArgs struct {
+	ResourceGroupName pulumi.StringInput
+	Location          string
+	Tags              map[string]string
+	SubscriptionID    string
+	TenantID          string
+
+	Name              string
+	DNSPrefix         string
+	NodeResourceGroup string
+	IdentityName      string
+	// KubernetesVersion is pinned ("1.35" or "1.35.4").
+	KubernetesVersion string
+	// SKUTier is Free or Standard.
+	SKUTier string
+	// AuthorizedIPRanges limit the API server; empty leaves it public.
+	AuthorizedIPRanges []string
+	// AzureRBAC turns on AKS-managed Entra ID with Azure RBAC for Kubernetes and turns off
+	// local accounts.
+	AzureRBAC bool
+
+	SubnetID    pulumi.StringInput
+	PodCIDR     string
+	ServiceCIDR string
+
+	SystemPool NodePoolArgs
+	TaskPool   NodePoolArgs
+}
+
+// Cluster is an AKS cluster with a user-assigned control-plane identity that may join the node
+// subnet, Azure CNI Overlay, OIDC issuer and workload identity, a system pool and a separate
+// autoscaling task pool.
+type Cluster struct {
+	pulumi.ResourceState
+
+	Name          pulumi.StringOutput
+	ID            pulumi.IDOutput
+	OIDCIssuerURL pulumi.StringOutput
+	// Kubeconfig is the cluster-user kubeconfig (secret), never written to disk.
+	Kubeconfig pulumi.StringOutput
+	// TaskPool is the task node pool resource.
+	TaskPool *containerservice.AgentPool
+}
+
+// NewCluster declares the identity, its subnet access, the cluster and the task pool.
+func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
+	if args == nil {
+		return nil, errNilArgs("Cluster")
+	}
+	if err := requireStrings("Cluster", map[string]string{
+		"Location": args.Location, "SubscriptionID": args.SubscriptionID, "TenantID": args.TenantID,
+		"Name": args.Name, "DNSPrefix": args.DNSPrefix, "NodeResourceGroup": args.NodeResourceGroup,
+		"IdentityName": args.IdentityName, "KubernetesVersion": args.KubernetesVersion, "SKUTier": args.SKUTier,
+		"PodCIDR": args.PodCIDR, "ServiceCIDR": args.ServiceCIDR,
+	}); err != nil {
+		return nil, err
+	}
+	dnsServiceIP, err := DNSServiceIP(args.ServiceCIDR)
+	if err != nil {
+		return nil, fmt.Errorf("internal-error: Cluster: %w", err)
+	}
+	c := &Cluster{}
+	if err := ctx.RegisterComponentResource("metaflow-azure:infra:Cluster", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+
+	// A user-assigned identity exists before the cluster, so its right to join the subnet can
+	// be granted first; a system-assigned one would only exist after the create that needs it.
+	identity, err := managedidentity.NewUserAssignedIdentity(ctx, name+"-identity", &managedidentity.UserAssignedIdentityArgs{
+		ResourceName:      pulumi.String(args.IdentityName),
+		ResourceGroupName: args.ResourceGroupName,
+		Location:          pulumi.String(args.Location),
+		Tags:              pulumi.ToStringMap(args.Tags),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	subnetAccess, err := authorization.NewRoleAssignment(ctx, name+"-subnet-access", &authorization.RoleAssignmentArgs{
+		RoleAssignmentName: pulumi.String(naming.RoleAssignmentName("aks-subnet", args.Name)),
+		PrincipalId:        identity.PrincipalId,
+		PrincipalType:      pulumi.String(PrincipalTypeServicePrincipal),
+		RoleDefinitionId:   pulumi.String(RoleDefinitionID(args.SubscriptionID, RoleNetworkContributor)),
+		Scope:              args.SubnetID,
+		Description:        pulumi.String("AKS control plane joins nodes and load balancers to the cluster subnet"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	var aad containerservice.ManagedClusterAADProfilePtrInput
+	if args.AzureRBAC {
+		aad = &containerservice.ManagedClusterAADProfileArgs{
+			Managed:         pulumi.Bool(true),
+			EnableAzureRBAC: pulumi.Bool(true),
+			TenantID:        pulumi.String(args.TenantID),
+		}
+	}
+	var apiAccess containerservice.ManagedClusterAPIServerAccessProfilePtrInput
+	if len(args.AuthorizedIPRanges) > 0 {
+		apiAccess = &containerservice.ManagedClusterAPIServerAccessProfileArgs{
+			AuthorizedIPRanges: pulumi.ToStringArray(args.AuthorizedIPRanges),
+		}
+	}
+	system := args.SystemPool
+	cluster, err := containerservice.NewManagedCluster(ctx, name, &containerservice.ManagedClusterArgs{
+		ResourceName:      pulumi.String(args.Name),
+		ResourceGroupName: args.ResourceGroupName,
+		Location:          pulumi.String(args.Location),
+		DnsPrefix:         pulumi.String(args.DNSPrefix),
+		NodeResourceGroup: pulumi.String(args.NodeResourceGroup),
+		KubernetesVersion: pulumi.String(args.KubernetesVersion),
+		Sku:               &containerservice.ManagedClusterSKUArgs{Name: pulumi.String("Base"), Tier: pulumi.String(args.SKUTier)},
+		Identity: &containerservice.ManagedClusterIdentityArgs{
+			Type:                   containerservice.ResourceIdentityTypeUserAssigned,
+			UserAssignedIdentities: pulumi.StringArray{identity.ID().ToStringOutput()},
+		},
+		EnableRBAC:             pulumi.Bool(true),
+		AadProfile:             aad,
+		DisableLocalAccounts:   pulumi.Bool(args.AzureRBAC),
+		ApiServerAccessProfile: apiAccess,
+		NetworkProfile: &containerservice.ContainerServiceNetworkProfileArgs{
+			NetworkPlugin:     pulumi.String("azure"),
+			NetworkPluginMode: pulumi.String("overlay"),
+			PodCidr:           pulumi.String(args.PodCIDR),
+			ServiceCidr:       pulumi.String(args.ServiceCIDR),
+			DnsServiceIP:      pulumi.String(dnsServiceIP),
+			LoadBalancerSku:   pulumi.String("standard"),
+		},
+		OidcIssuerProfile: &containerservice.ManagedClusterOIDCIssuerProfileArgs{Enabled: pulumi.Bool(true)},
+		SecurityProfile: &containerservice.ManagedClusterSecurityProfileArgs{
+			WorkloadIdentity: &containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs{Enabled: pulumi.Bool(true)},
+		},
+		// The minor version is pinned by setting; patches within it are applied by AKS.
+		AutoUpgradeProfile: &containerservice.ManagedClusterAutoUpgradeProfileArgs{UpgradeChannel: pulumi.String("patch")},
+		AgentPoolProfiles: containerservice.ManagedClusterAgentPoolProfileArray{
+			&containerservice.ManagedClusterAgentPoolProfileArgs{
+				Name:              pulumi.String(system.Name),
+				Mode:              pulumi.String("System"),
+				Type:              pulumi.String("VirtualMachineScaleSets"),
+				OsType:            pulumi.String("Linux"),
+				VmSize:            pulumi.String(system.VMSize),
+				EnableAutoScaling: pulumi.Bool(true),
+				MinCount:          pulumi.Int(system.MinCount),
+				MaxCount:          pulumi.Int(system.MaxCount),
+				Count:             pulumi.Int(system.MinCount),
+				VnetSubnetID:      args.SubnetID,
+				NodeLabels:        pulumi.ToStringMap(system.Labels),
+				NodeTaints:        pulumi.ToStringArray(system.Taints),
+			},
+		},
+		Tags: pulumi.ToStringMap(args.Tags),
+	}, parent,
+		pulumi.DependsOn([]pulumi.Resource{subnetAccess}),
+		// The autoscaler owns the node count; only the bounds are ours.
+		pulumi.IgnoreChanges([]string{"agentPoolProfiles[0].count"}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	task := args.TaskPool
+	taskPool, err := containerservice.NewAgentPool(ctx, name+"-"+task.Name, &containerservice.AgentPoolArgs{
+		AgentPoolName:       pulumi.String(task.Name),
+		ResourceName:        cluster.Name,
+		ResourceGroupName:   args.ResourceGroupName,
+		Mode:                pulumi.String("User"),
+		Type:                pulumi.String("VirtualMachineScaleSets"),
+		OsType:              pulumi.String("Linux"),
+		VmSize:              pulumi.String(task.VMSize),
+		OrchestratorVersion: pulumi.String(args.KubernetesVersion),
+		EnableAutoScaling:   pulumi.Bool(true),
+		MinCount:            pulumi.Int(task.MinCount),
+		MaxCount:            pulumi.Int(task.MaxCount),
+		Count:               pulumi.Int(task.MinCount),
+		VnetSubnetID:        args.SubnetID,
+		NodeLabels:          pulumi.ToStringMap(task.Labels),
+		NodeTaints:          pulumi.ToStringArray(task.Taints),
+		Tags:                pulumi.ToStringMap(args.Tags),
+	}, parent, pulumi.IgnoreChanges([]string{"count"}))
+	if err != nil {
+		return nil, err
+	}
+
+	creds := containerservice.ListManagedClusterUserCredentialsOutput(ctx, containerservice.ListManagedClusterUserCredentialsOutputArgs{
+		ResourceGroupName: args.ResourceGroupName,
+		ResourceName:      cluster.Name,
+	}, pulumi.Parent(c))
+	kubeconfig := creds.Kubeconfigs().Index(pulumi.Int(0)).Value().ApplyT(func(encoded string) (string, error) {
+		raw, err := base64.StdEncoding.DecodeString(encoded)
+		if err != nil {
+			return "", fmt.Errorf("decoding the AKS user kubeconfig: %w", err)
+		}
+		return string(raw), nil
+	}).(pulumi.StringOutput)
+
+	c.Name = cluster.Name
+	c.ID = cluster.ID()
+	c.OIDCIssuerURL = cluster.OidcIssuerProfile.IssuerURL().Elem()
+	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
+	c.TaskPool = taskPool
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"name":          c.Name,
+		"id":            c.ID,
+		"oidcIssuerUrl": c.OIDCIssuerURL,
+		"kubeconfig":    c.Kubeconfig,
+	})
+}
+
+// DNSServiceIP is the cluster DNS address AKS expects: the tenth address of the service range.
+func DNSServiceIP(serviceCIDR string) (string, error) {
+	p, err := netip.ParsePrefix(serviceCIDR)
+	if err != nil {
+		return "", fmt.Errorf("service CIDR %q: %w", serviceCIDR, err)
+	}
+	a := p.Masked().Addr().As4()
+	a[3] += 10
+	return netip.AddrFrom4(a).String(), nil
+}

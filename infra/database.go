@@ -1,0 +1,194 @@
+package infra
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-azure-native-sdk/dbforpostgresql/v2"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// PostgresPort is the port Flexible Server listens on.
+const PostgresPort = 5432
+
+// passwordSpecials are the special characters the admin password may contain: URL-unreserved,
+// so the password survives being put into a DSN, and enough for Azure's complexity rule.
+const passwordSpecials = "-_.~"
+
+// DatabaseArgs configures the metadata database.
+type DatabaseArgs struct {
+	ResourceGroupName pulumi.StringInput
+	Location          string
+	Tags              map[string]string
+
+	ServerName   string
+	DatabaseName string
+	AdminLogin   string
+	// Version is the PostgreSQL major version.
+	Version string
+	// SKU is "<tier>_<size>" (B_, GP_ or MO_ prefix), as the Azure CLI writes it.
+	SKU                 string
+	StorageGB           int
+	BackupRetentionDays int
+	HighAvailability    bool
+	GeoRedundantBackup  bool
+
+	// DelegatedSubnetID and PrivateDNSZoneID give the server private access only.
+	DelegatedSubnetID pulumi.StringInput
+	PrivateDNSZoneID  pulumi.StringInput
+	// DNSLink must exist before the server: Azure resolves the server through it.
+	DNSLink pulumi.Resource
+
+	ProtectData bool
+}
+
+// Database is a PostgreSQL Flexible Server reachable only inside the VNet, with TLS required, a
+// generated admin password and the metaflow database.
+type Database struct {
+	pulumi.ResourceState
+
+	ServerName    pulumi.StringOutput
+	Host          pulumi.StringOutput
+	Port          int
+	DatabaseName  pulumi.StringOutput
+	AdminLogin    string
+	AdminPassword pulumi.StringOutput // secret
+	// Ready is the last resource that must exist before clients connect (the database itself,
+	// after the server's TLS settings).
+	Ready pulumi.Resource
+}
+
+var pgTiers = map[string]string{"B": "Burstable", "GP": "GeneralPurpose", "MO": "MemoryOptimized"}
+
+// ParsePostgresSKU splits "GP_Standard_D2ds_v5" into Azure's SKU name and tier.
+func ParsePostgresSKU(sku string) (name, tier string, err error) {
+	prefix, rest, ok := strings.Cut(sku, "_")
+	if tier, known := pgTiers[prefix]; ok && known && rest != "" {
+		return rest, tier, nil
+	}
+	return "", "", fmt.Errorf("postgres SKU %q must start with B_, GP_ or MO_", sku)
+}
+
+// NewDatabase declares the server, its TLS settings and the database.
+func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...pulumi.ResourceOption) (*Database, error) {
+	if args == nil {
+		return nil, errNilArgs("Database")
+	}
+	if err := requireStrings("Database", map[string]string{
+		"Location": args.Location, "ServerName": args.ServerName, "DatabaseName": args.DatabaseName,
+		"AdminLogin": args.AdminLogin, "Version": args.Version,
+	}); err != nil {
+		return nil, err
+	}
+	skuName, skuTier, err := ParsePostgresSKU(args.SKU)
+	if err != nil {
+		return nil, fmt.Errorf("internal-error: Database: %w", err)
+	}
+	if args.DNSLink == nil {
+		return nil, fmt.Errorf("internal-error: Database: DNSLink is required")
+	}
+	c := &Database{Port: PostgresPort, AdminLogin: args.AdminLogin}
+	if err := ctx.RegisterComponentResource("metaflow-azure:infra:Database", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+
+	// Azure's rule: 8–128 characters from at least three of upper, lower, digits and symbols,
+	// not containing the login. 32 characters with two of each class meets it with margin.
+	password, err := random.NewRandomPassword(ctx, name+"-admin-password", &random.RandomPasswordArgs{
+		Length:          pulumi.Int(32),
+		Special:         pulumi.Bool(true),
+		OverrideSpecial: pulumi.String(passwordSpecials),
+		MinUpper:        pulumi.Int(2),
+		MinLower:        pulumi.Int(2),
+		MinNumeric:      pulumi.Int(2),
+		MinSpecial:      pulumi.Int(2),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	geo, ha := "Disabled", "Disabled"
+	if args.GeoRedundantBackup {
+		geo = "Enabled"
+	}
+	if args.HighAvailability {
+		ha = "ZoneRedundant"
+	}
+	server, err := dbforpostgresql.NewServer(ctx, name+"-server", &dbforpostgresql.ServerArgs{
+		ServerName:                 pulumi.String(args.ServerName),
+		ResourceGroupName:          args.ResourceGroupName,
+		Location:                   pulumi.String(args.Location),
+		Version:                    pulumi.String(args.Version),
+		Sku:                        &dbforpostgresql.SkuArgs{Name: pulumi.String(skuName), Tier: pulumi.String(skuTier)},
+		Storage:                    &dbforpostgresql.StorageArgs{StorageSizeGB: pulumi.Int(args.StorageGB)},
+		AdministratorLogin:         pulumi.String(args.AdminLogin),
+		AdministratorLoginPassword: password.Result,
+		AuthConfig: &dbforpostgresql.AuthConfigArgs{
+			PasswordAuth:        pulumi.String("Enabled"),
+			ActiveDirectoryAuth: pulumi.String("Disabled"),
+		},
+		Backup: &dbforpostgresql.BackupTypeArgs{
+			BackupRetentionDays: pulumi.Int(args.BackupRetentionDays),
+			GeoRedundantBackup:  pulumi.String(geo),
+		},
+		HighAvailability: &dbforpostgresql.HighAvailabilityArgs{Mode: pulumi.String(ha)},
+		Network: &dbforpostgresql.NetworkArgs{
+			DelegatedSubnetResourceId:   args.DelegatedSubnetID,
+			PrivateDnsZoneArmResourceId: args.PrivateDNSZoneID,
+		},
+		Tags: pulumi.ToStringMap(args.Tags),
+	}, append(dataProtection(args.ProtectData), parent,
+		pulumi.DependsOn([]pulumi.Resource{args.DNSLink}),
+		pulumi.AdditionalSecretOutputs([]string{"administratorLoginPassword"}),
+		// Azure picks the zones; a later failover swaps them, which must not read as drift.
+		pulumi.IgnoreChanges([]string{"availabilityZone", "highAvailability.standbyAvailabilityZone"}),
+	)...)
+	if err != nil {
+		return nil, err
+	}
+
+	// TLS is required and at least 1.2. Azure applies one parameter change at a time per
+	// server, so the second waits for the first.
+	var previous pulumi.Resource = server
+	for _, p := range []struct{ param, value string }{
+		{"require_secure_transport", "on"},
+		{"ssl_min_protocol_version", "TLSv1.2"},
+	} {
+		cfg, err := dbforpostgresql.NewConfiguration(ctx, name+"-"+strings.ReplaceAll(p.param, "_", "-"), &dbforpostgresql.ConfigurationArgs{
+			ConfigurationName: pulumi.String(p.param),
+			ResourceGroupName: args.ResourceGroupName,
+			ServerName:        server.Name,
+			Value:             pulumi.String(p.value),
+			Source:            pulumi.String("user-override"),
+		}, parent, pulumi.DependsOn([]pulumi.Resource{previous}))
+		if err != nil {
+			return nil, err
+		}
+		previous = cfg
+	}
+	db, err := dbforpostgresql.NewDatabase(ctx, name+"-metaflow", &dbforpostgresql.DatabaseArgs{
+		DatabaseName:      pulumi.String(args.DatabaseName),
+		ResourceGroupName: args.ResourceGroupName,
+		ServerName:        server.Name,
+		Charset:           pulumi.String("UTF8"),
+		Collation:         pulumi.String("en_US.utf8"),
+	}, parent, pulumi.DependsOn([]pulumi.Resource{previous}))
+	if err != nil {
+		return nil, err
+	}
+
+	c.ServerName = server.Name
+	c.Host = server.FullyQualifiedDomainName
+	c.DatabaseName = db.Name
+	c.AdminPassword = pulumi.ToSecret(password.Result).(pulumi.StringOutput)
+	c.Ready = db
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"serverName":    c.ServerName,
+		"host":          c.Host,
+		"databaseName":  c.DatabaseName,
+		"adminLogin":    pulumi.String(c.AdminLogin),
+		"adminPassword": c.AdminPassword,
+	})
+}

@@ -1,0 +1,122 @@
+package infra
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
+	"github.com/pulumi/pulumi-azuread/sdk/v5/go/azuread"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"metaflow-azure/internal/naming"
+)
+
+// IdentityArgs configures the service principal Metaflow's pods and the UI backend use.
+type IdentityArgs struct {
+	SubscriptionID string
+	// DisplayName of the Entra application.
+	DisplayName string
+	// OwnerObjectID is the deployer: owning the application lets them rotate its secret
+	// without directory-wide application rights.
+	OwnerObjectID string
+	// SecretLifetimeDays is the password's validity.
+	SecretLifetimeDays int
+	// ContainerID scopes Storage Blob Data Contributor to the datastore container only.
+	ContainerID pulumi.StringInput
+	// ClusterID scopes the AKS roles.
+	ClusterID pulumi.StringInput
+	// AssignmentKey makes the role assignment names unique per stack.
+	AssignmentKey string
+}
+
+// Identity is an Entra application and service principal with an expiring password, allowed to
+// read and write the datastore container and to get cluster credentials, nothing wider.
+type Identity struct {
+	pulumi.ResourceState
+
+	ClientID     pulumi.StringOutput
+	ObjectID     pulumi.StringOutput
+	TenantID     pulumi.StringOutput
+	ClientSecret pulumi.StringOutput // secret
+	SecretExpiry pulumi.StringOutput
+}
+
+// NewIdentity declares the application, service principal, password and role assignments.
+func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...pulumi.ResourceOption) (*Identity, error) {
+	if args == nil {
+		return nil, errNilArgs("Identity")
+	}
+	if err := requireStrings("Identity", map[string]string{
+		"SubscriptionID": args.SubscriptionID, "DisplayName": args.DisplayName,
+		"OwnerObjectID": args.OwnerObjectID, "AssignmentKey": args.AssignmentKey,
+	}); err != nil {
+		return nil, err
+	}
+	if args.SecretLifetimeDays < 1 {
+		return nil, fmt.Errorf("internal-error: Identity: SecretLifetimeDays %d must be positive", args.SecretLifetimeDays)
+	}
+	c := &Identity{}
+	if err := ctx.RegisterComponentResource("metaflow-azure:infra:Identity", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	owners := pulumi.ToStringArray([]string{args.OwnerObjectID})
+
+	app, err := azuread.NewApplication(ctx, name+"-app", &azuread.ApplicationArgs{
+		DisplayName:    pulumi.String(args.DisplayName),
+		Owners:         owners,
+		SignInAudience: pulumi.String("AzureADMyOrg"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := azuread.NewServicePrincipal(ctx, name+"-sp", &azuread.ServicePrincipalArgs{
+		ClientId: app.ClientId,
+		Owners:   owners,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// A relative end date is fixed when the password is created, so every run declares the
+	// same value; changing the lifetime issues a new password.
+	password, err := azuread.NewApplicationPassword(ctx, name+"-password", &azuread.ApplicationPasswordArgs{
+		ApplicationId:   app.ID().ToStringOutput(),
+		DisplayName:     pulumi.String("metaflow-azure (pulumi)"),
+		EndDateRelative: pulumi.String(fmt.Sprintf("%dh", args.SecretLifetimeDays*24)),
+	}, parent, pulumi.AdditionalSecretOutputs([]string{"value"}))
+	if err != nil {
+		return nil, err
+	}
+
+	for _, g := range []struct {
+		logical, role, why string
+		scope              pulumi.StringInput
+	}{
+		{"blob-data-contributor", RoleStorageBlobDataContributor, "Metaflow tasks and the UI backend read and write artifacts in the datastore container", args.ContainerID},
+		{"aks-cluster-user", RoleAKSClusterUser, "Lets the Metaflow service principal fetch cluster-user credentials", args.ClusterID},
+		{"aks-contributor", RoleAKSContributor, "Lets the Metaflow service principal read and operate the AKS cluster", args.ClusterID},
+	} {
+		if _, err := authorization.NewRoleAssignment(ctx, name+"-"+g.logical, &authorization.RoleAssignmentArgs{
+			RoleAssignmentName: pulumi.String(naming.RoleAssignmentName(g.logical, args.AssignmentKey)),
+			PrincipalId:        sp.ObjectId,
+			PrincipalType:      pulumi.String(PrincipalTypeServicePrincipal),
+			RoleDefinitionId:   pulumi.String(RoleDefinitionID(args.SubscriptionID, g.role)),
+			Scope:              g.scope,
+			Description:        pulumi.String(g.why),
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	c.ClientID = app.ClientId
+	c.ObjectID = sp.ObjectId
+	c.TenantID = sp.ApplicationTenantId
+	c.ClientSecret = pulumi.ToSecret(password.Value).(pulumi.StringOutput)
+	c.SecretExpiry = password.EndDate
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"clientId":     c.ClientID,
+		"objectId":     c.ObjectID,
+		"tenantId":     c.TenantID,
+		"clientSecret": c.ClientSecret,
+		"secretExpiry": c.SecretExpiry,
+	})
+}

@@ -1,0 +1,313 @@
+// Package fakeazure is a fake Azure (and Microsoft Entra, and Kubernetes) for Pulumi's mock
+// monitor: it answers registrations and invokes the way the real providers do — ARM IDs, FQDNs,
+// blob endpoints, principal ids, a kubeconfig from the AKS credentials invoke — and records every
+// registration with its parent, provider, options and dependencies. The whole-stack tests and the
+// offline plan run the real program against it.
+package fakeazure
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// SecretMarker starts every secret value the fake makes up, so tests can search any output for
+// a leaked secret.
+const SecretMarker = "fake-secret-"
+
+// Identity of the fake tenant.
+const (
+	SubscriptionID   = "00000000-0000-4000-8000-00000000cafe"
+	TenantID         = "00000000-0000-4000-8000-00000000beef"
+	DeployerObjectID = "00000000-0000-4000-8000-00000000d00d"
+	DeployerClientID = "00000000-0000-4000-8000-00000000c11e"
+)
+
+// Resource is one registration as the engine would see it.
+type Resource struct {
+	URN      string
+	Type     string
+	Name     string
+	ID       string
+	Custom   bool
+	Parent   string
+	Provider string
+	Protect  bool
+	// RetainOnDelete keeps the cloud resource when Pulumi deletes it.
+	RetainOnDelete bool
+	// Dependencies are every resource the engine waits for before creating this one: explicit
+	// dependsOn and the resources its inputs came from.
+	Dependencies         []string
+	PropertyDependencies map[string][]string
+	IgnoreChanges        []string
+	AdditionalSecrets    []string
+	Inputs               resource.PropertyMap
+	Outputs              resource.PropertyMap
+	// Order is the position in which the registration arrived.
+	Order int
+}
+
+// Invoke is one function call the program made.
+type Invoke struct {
+	Token string
+	Args  resource.PropertyMap
+}
+
+// Azure is the fake. It is safe for concurrent use, as the Pulumi SDK registers resources from
+// many goroutines.
+type Azure struct {
+	project, stack string
+
+	mu        sync.Mutex
+	resources []*Resource
+	invokes   []Invoke
+}
+
+// New returns an empty fake for one project and stack.
+func New(project, stack string) *Azure {
+	return &Azure{project: project, stack: stack}
+}
+
+// Run runs a Pulumi program against the fake with the given stack config.
+func (a *Azure) Run(config map[string]string, program pulumi.RunFunc) error {
+	return pulumi.RunErr(program, pulumi.WithMocks(a.project, a.stack, a), func(info *pulumi.RunInfo) {
+		info.Config = config
+	})
+}
+
+// Resources returns the registrations in a stable dependency order: a resource comes after its
+// parent, provider and dependencies; ties are broken by URN. The SDK registers concurrently, so
+// arrival order is not stable between runs.
+func (a *Azure) Resources() []*Resource {
+	a.mu.Lock()
+	all := slices.Clone(a.resources)
+	a.mu.Unlock()
+	byURN := make(map[string]*Resource, len(all))
+	for _, r := range all {
+		byURN[r.URN] = r
+	}
+	slices.SortFunc(all, func(x, y *Resource) int { return strings.Compare(x.URN, y.URN) })
+	var ordered []*Resource
+	done := map[string]bool{}
+	var visit func(r *Resource)
+	visit = func(r *Resource) {
+		if done[r.URN] {
+			return
+		}
+		done[r.URN] = true
+		before := append([]string{r.Parent, providerURN(r.Provider)}, r.Dependencies...)
+		slices.Sort(before)
+		for _, u := range before {
+			if dep, ok := byURN[u]; ok {
+				visit(dep)
+			}
+		}
+		ordered = append(ordered, r)
+	}
+	for _, r := range all {
+		visit(r)
+	}
+	return ordered
+}
+
+// Invokes returns the function calls the program made.
+func (a *Azure) Invokes() []Invoke {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.invokes)
+}
+
+// providerURN strips the "::<id>" the engine appends to provider references.
+func providerURN(ref string) string {
+	if i := strings.LastIndex(ref, "::"); i > 0 && strings.HasPrefix(ref, "urn:pulumi:") {
+		return ref[:i]
+	}
+	return ref
+}
+
+// NewResource answers a registration like the provider behind its type would.
+func (a *Azure) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	outputs := args.Inputs.Copy()
+	id := ""
+	if args.Custom {
+		var err error
+		id, err = fill(args.TypeToken, args.Name, args.Inputs, outputs)
+		if err != nil {
+			return "", nil, err
+		}
+	}
+	r := &Resource{Type: args.TypeToken, Name: args.Name, ID: id, Custom: args.Custom, Inputs: args.Inputs}
+	if rpc := args.RegisterRPC; rpc != nil {
+		r.Parent = rpc.GetParent()
+		r.Provider = rpc.GetProvider()
+		r.Protect = rpc.GetProtect()
+		r.RetainOnDelete = rpc.GetRetainOnDelete()
+		r.IgnoreChanges = rpc.GetIgnoreChanges()
+		r.AdditionalSecrets = rpc.GetAdditionalSecretOutputs()
+		deps := map[string]bool{}
+		for _, d := range rpc.GetDependencies() {
+			deps[d] = true
+		}
+		r.PropertyDependencies = map[string][]string{}
+		for k, v := range rpc.GetPropertyDependencies() {
+			r.PropertyDependencies[k] = slices.Sorted(slices.Values(v.GetUrns()))
+			for _, d := range v.GetUrns() {
+				deps[d] = true
+			}
+		}
+		for d := range deps {
+			r.Dependencies = append(r.Dependencies, d)
+		}
+		slices.Sort(r.Dependencies)
+	}
+	for _, k := range r.AdditionalSecrets {
+		if v, ok := outputs[resource.PropertyKey(k)]; ok && !v.IsSecret() {
+			outputs[resource.PropertyKey(k)] = resource.MakeSecret(v)
+		}
+	}
+	r.URN = a.urn(r.Parent, r.Type, r.Name)
+	r.Outputs = outputs
+
+	a.mu.Lock()
+	r.Order = len(a.resources)
+	a.resources = append(a.resources, r)
+	a.mu.Unlock()
+	return id, outputs, nil
+}
+
+// urn builds a URN the way the engine (and the mock monitor) does.
+func (a *Azure) urn(parent, typ, name string) string {
+	parentType := tokens.Type("")
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	return string(resource.NewURN(tokens.QName(a.stack), tokens.PackageName(a.project), parentType, tokens.Type(typ), name))
+}
+
+// Call answers invokes.
+func (a *Azure) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	a.mu.Lock()
+	a.invokes = append(a.invokes, Invoke{Token: args.Token, Args: args.Args})
+	a.mu.Unlock()
+	switch args.Token {
+	case "azure-native:authorization:getClientConfig":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"clientId": DeployerClientID, "objectId": DeployerObjectID,
+			"subscriptionId": SubscriptionID, "tenantId": TenantID,
+		}), nil
+	case "azuread:index/getClientConfig:getClientConfig":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"id": DeployerClientID + "-" + DeployerObjectID, "clientId": DeployerClientID,
+			"objectId": DeployerObjectID, "tenantId": TenantID,
+		}), nil
+	case "azure-native:containerservice:listManagedClusterUserCredentials":
+		rg, cluster := str(args.Args, "resourceGroupName"), str(args.Args, "resourceName")
+		if rg == "" || cluster == "" {
+			return nil, fmt.Errorf("listManagedClusterUserCredentials: resourceGroupName and resourceName are required")
+		}
+		kubeconfig := Kubeconfig(rg, cluster)
+		return resource.PropertyMap{"kubeconfigs": resource.NewArrayProperty([]resource.PropertyValue{
+			resource.NewObjectProperty(resource.PropertyMap{
+				"name":  resource.NewStringProperty("clusterUser"),
+				"value": resource.NewStringProperty(base64.StdEncoding.EncodeToString([]byte(kubeconfig))),
+			}),
+		})}, nil
+	}
+	return nil, fmt.Errorf("fakeazure: no fake for function %s", args.Token)
+}
+
+// Kubeconfig is the cluster-user kubeconfig AKS would return for a cluster.
+func Kubeconfig(resourceGroup, cluster string) string {
+	server := fmt.Sprintf("https://%s-%s.hcp.westeurope.azmk8s.io:443", cluster, hash(cluster)[:8])
+	ca := base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\nfake-ca\n-----END CERTIFICATE-----\n"))
+	user := fmt.Sprintf("clusterUser_%s_%s", resourceGroup, cluster)
+	return fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: %[1]s
+  cluster:
+    certificate-authority-data: %[2]s
+    server: %[3]s
+contexts:
+- name: %[1]s
+  context:
+    cluster: %[1]s
+    user: %[4]s
+current-context: %[1]s
+users:
+- name: %[4]s
+  user:
+    token: %[5]skube-token-%[6]s
+`, cluster, ca, server, user, SecretMarker, hash(user)[:16])
+}
+
+func hash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// guid makes a stable GUID from a seed, so runs are reproducible.
+func guid(seed string) string {
+	h := hash(seed)
+	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
+}
+
+func str(m resource.PropertyMap, key string) string {
+	v, ok := m[resource.PropertyKey(key)]
+	if !ok {
+		return ""
+	}
+	if v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if v.IsString() {
+		return v.StringValue()
+	}
+	return ""
+}
+
+// Output is one resolved stack output.
+type Output struct {
+	Value  any
+	Secret bool
+}
+
+// RunDeclare runs a program that returns its outputs instead of exporting them, and returns
+// them resolved, with their secretness.
+func (a *Azure) RunDeclare(config map[string]string, declare func(*pulumi.Context) (pulumi.Map, error)) (map[string]Output, error) {
+	var mu sync.Mutex
+	values := map[string]any{}
+	outputs := map[string]pulumi.Output{}
+	err := a.Run(config, func(ctx *pulumi.Context) error {
+		declared, err := declare(ctx)
+		if err != nil {
+			return err
+		}
+		for name, in := range declared {
+			o := pulumi.ToOutput(in).ApplyT(func(v any) any {
+				mu.Lock()
+				values[name] = v
+				mu.Unlock()
+				return v
+			})
+			outputs[name] = o
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	result := make(map[string]Output, len(outputs))
+	for name, o := range outputs {
+		result[name] = Output{Value: values[name], Secret: pulumi.IsSecret(o)}
+	}
+	return result, nil
+}

@@ -1,0 +1,107 @@
+package program
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"metaflow-azure/infra"
+	"metaflow-azure/internal/metaflowconfig"
+	"metaflow-azure/internal/settings"
+)
+
+// Output names: the stack's contract with people and other stacks (listed in the README).
+// Renaming one breaks consumers; add new ones instead.
+const (
+	OutputResourceGroup          = "resourceGroupName"
+	OutputLocation               = "location"
+	OutputSubscriptionID         = "subscriptionId"
+	OutputTenantID               = "tenantId"
+	OutputStorageAccount         = "storageAccountName"
+	OutputBlobEndpoint           = "blobEndpoint"
+	OutputContainer              = "containerName"
+	OutputContainerID            = "containerId"
+	OutputDatastoreRoot          = "datastoreRoot"
+	OutputPostgresHost           = "postgresHost"
+	OutputPostgresDatabase       = "postgresDatabase"
+	OutputPostgresAdminUser      = "postgresAdminUser"
+	OutputPostgresAdminPassword  = "postgresAdminPassword"
+	OutputClusterName            = "aksClusterName"
+	OutputKubeconfig             = "kubeconfig"
+	OutputOIDCIssuerURL          = "oidcIssuerUrl"
+	OutputClientID               = "servicePrincipalClientId"
+	OutputClientSecret           = "servicePrincipalClientSecret"
+	OutputClientSecretExpiry     = "servicePrincipalSecretExpiry"
+	OutputMetaflowConfig         = "metaflowConfig"
+	OutputPortForwards           = "portForwards"
+	OutputPortForwardCommands    = "portForwardCommands"
+	OutputNamespaces             = "namespaces"
+	OutputMetaflowUIURL          = "metaflowUiUrl"
+	OutputTaskPoolSelectorLabels = "taskNodeSelector"
+)
+
+// SecretOutputs are the outputs that must stay secret end to end.
+var SecretOutputs = []string{
+	OutputPostgresAdminPassword, OutputKubeconfig, OutputClientSecret, OutputMetaflowConfig,
+}
+
+func stackOutputs(s *settings.Settings, rg *infra.ResourceGroup, store *infra.Datastore, db *infra.Database,
+	cluster *infra.Cluster, identity *infra.Identity, k8s *kubernetesSide, subscriptionID string) pulumi.Map {
+	out := pulumi.Map{}
+	out[OutputResourceGroup] = rg.Name
+	out[OutputLocation] = pulumi.String(s.Location)
+	out[OutputSubscriptionID] = pulumi.String(subscriptionID)
+	out[OutputTenantID] = identity.TenantID
+	out[OutputStorageAccount] = store.AccountName
+	out[OutputBlobEndpoint] = store.BlobEndpoint
+	out[OutputContainer] = store.ContainerName
+	out[OutputContainerID] = store.ContainerID
+	out[OutputDatastoreRoot] = pulumi.Sprintf("%s/%s", store.ContainerName, DatastorePrefix)
+	out[OutputPostgresHost] = db.Host
+	out[OutputPostgresDatabase] = db.DatabaseName
+	out[OutputPostgresAdminUser] = pulumi.String(db.AdminLogin)
+	out[OutputPostgresAdminPassword] = db.AdminPassword
+	out[OutputClusterName] = cluster.Name
+	out[OutputKubeconfig] = cluster.Kubeconfig
+	out[OutputOIDCIssuerURL] = cluster.OIDCIssuerURL
+	out[OutputClientID] = identity.ClientID
+	out[OutputClientSecret] = identity.ClientSecret
+	out[OutputClientSecretExpiry] = identity.SecretExpiry
+
+	in := k8s.config
+	config := pulumi.All(store.BlobEndpoint, store.ContainerName).ApplyT(func(v []any) (string, error) {
+		rendered := in
+		rendered.BlobEndpoint, rendered.Container = v[0].(string), v[1].(string)
+		cfg, err := metaflowconfig.Render(rendered)
+		if err != nil {
+			return "", fmt.Errorf("rendering the Metaflow config: %w", err)
+		}
+		return metaflowconfig.JSON(cfg)
+	}).(pulumi.StringOutput)
+	out[OutputMetaflowConfig] = pulumi.ToSecret(config)
+	out[OutputMetaflowUIURL] = pulumi.String(in.UI.LocalURL())
+
+	forwards := pulumi.Array{}
+	commands := pulumi.StringArray{}
+	for _, e := range in.Endpoints() {
+		forwards = append(forwards, pulumi.Map{
+			"name": pulumi.String(e.Name), "namespace": pulumi.String(e.Namespace), "service": pulumi.String(e.Service),
+			"port": pulumi.Int(e.Port), "localPort": pulumi.Int(e.LocalPort), "scheme": pulumi.String(e.Scheme),
+			"url": pulumi.String(e.LocalURL()),
+		})
+		commands = append(commands, pulumi.String(e.KubectlCommand()))
+	}
+	out[OutputPortForwards] = forwards
+	out[OutputPortForwardCommands] = commands
+
+	namespaces := pulumi.StringMap{"metaflow": pulumi.String(s.Metaflow.Namespace), "tasks": pulumi.String(s.Metaflow.TaskNamespace)}
+	if s.Argo.Enabled {
+		namespaces["argo"] = pulumi.String(s.Argo.Namespace)
+		if s.ArgoEvents.Enabled {
+			namespaces["argoEvents"] = pulumi.String(s.ArgoEvents.Namespace)
+		}
+	}
+	out[OutputNamespaces] = namespaces
+	out[OutputTaskPoolSelectorLabels] = pulumi.ToStringMap(taskPoolLabels)
+	return out
+}

@@ -1,0 +1,205 @@
+package services
+
+import (
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"metaflow-azure/internal/metaflowconfig"
+)
+
+// Argo Events objects Metaflow's @trigger and @trigger_on_finish use.
+const (
+	ArgoEventsReleaseName    = "argo-events"
+	EventBusName             = "default"
+	EventSourceName          = "argo-events-webhook"
+	EventName                = "metaflow-event"
+	WebhookPort              = 12000
+	SensorServiceAccountName = "operate-workflow-sa"
+	// WebhookService is the Service the EventSource controller creates for the EventSource.
+	WebhookService = EventSourceName + "-eventsource-svc"
+)
+
+// NATS images for the EventBus, pinned: the chart's own list includes "latest".
+const (
+	natsConfigReloaderImage  = "natsio/nats-server-config-reloader:0.14.1"
+	natsMetricsExporterImage = "natsio/prometheus-nats-exporter:0.14.0"
+)
+
+// ArgoEventsArgs configures Argo Events.
+type ArgoEventsArgs struct {
+	// Namespace is created for the controller.
+	Namespace        string
+	ChartVersion     string
+	JetStreamVersion string
+	// Tasks is where the EventBus, EventSource and Metaflow's sensors live.
+	Tasks *Tasks
+	// Argo is the Argo Workflows install whose server gets read access to events objects.
+	Argo *Argo
+}
+
+// ArgoEvents is the controller from the official chart, a JetStream EventBus and a webhook
+// EventSource in the task namespace, and the ServiceAccount Metaflow's sensors run as.
+type ArgoEvents struct {
+	pulumi.ResourceState
+
+	Events metaflowconfig.Events
+}
+
+// NewArgoEvents declares Argo Events.
+func NewArgoEvents(ctx *pulumi.Context, name string, args *ArgoEventsArgs, opts ...pulumi.ResourceOption) (*ArgoEvents, error) {
+	if args == nil || args.Tasks == nil || args.Argo == nil {
+		return nil, errNilArgs("ArgoEvents (Argo Events needs Argo Workflows)")
+	}
+	if err := requireNonEmpty("ArgoEvents", map[string]string{
+		"Namespace": args.Namespace, "ChartVersion": args.ChartVersion, "JetStreamVersion": args.JetStreamVersion,
+	}); err != nil {
+		return nil, err
+	}
+	tasksNS := args.Tasks.Namespace
+	c := &ArgoEvents{Events: metaflowconfig.Events{
+		EventBus: EventBusName, EventSource: EventSourceName, Event: EventName,
+		ServiceAccount: SensorServiceAccountName,
+		Webhook: metaflowconfig.Endpoint{
+			Name: "events-webhook", Namespace: tasksNS, Service: WebhookService,
+			Port: WebhookPort, LocalPort: WebhookPort, Scheme: "http", Path: "/" + EventName,
+		},
+	}}
+	if err := ctx.RegisterComponentResource("metaflow-azure:services:ArgoEvents", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	namespace, err := NewNamespace(ctx, name+"-namespace", args.Namespace, parent)
+	if err != nil {
+		return nil, err
+	}
+	release, err := helmv3.NewRelease(ctx, name, &helmv3.ReleaseArgs{
+		Name:           pulumi.String(ArgoEventsReleaseName),
+		Chart:          pulumi.String("argo-events"),
+		Version:        pulumi.String(args.ChartVersion),
+		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ArgoHelmRepository)},
+		Namespace:      namespaceName(namespace),
+		Atomic:         pulumi.Bool(true),
+		CleanupOnFail:  pulumi.Bool(true),
+		Timeout:        pulumi.Int(600),
+		Values: pulumi.Map{
+			"fullnameOverride": pulumi.String(ArgoEventsReleaseName),
+			"crds":             pulumi.Map{"install": pulumi.Bool(true), "keep": pulumi.Bool(true)},
+			"configs": pulumi.Map{"jetstream": pulumi.Map{"versions": pulumi.Array{pulumi.Map{
+				"version":              pulumi.String(args.JetStreamVersion),
+				"natsImage":            pulumi.String("nats:" + args.JetStreamVersion),
+				"startCommand":         pulumi.String("/nats-server"),
+				"configReloaderImage":  pulumi.String(natsConfigReloaderImage),
+				"metricsExporterImage": pulumi.String(natsMetricsExporterImage),
+			}}}},
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	ns := pulumi.String(tasksNS)
+	// Custom resources wait for the release that installs their CRDs, and for the task namespace.
+	afterRelease := pulumi.DependsOn([]pulumi.Resource{release, args.Tasks.NamespaceResource})
+
+	if _, err := apiextensions.NewCustomResource(ctx, name+"-event-bus", &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String("argoproj.io/v1alpha1"),
+		Kind:       pulumi.String("EventBus"),
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(EventBusName), Namespace: ns, Labels: pulumi.ToStringMap(labels(EventBusName, "events"))},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{"jetstream": pulumi.Map{
+			"version":  pulumi.String(args.JetStreamVersion),
+			"replicas": pulumi.Int(3),
+			"containerTemplate": pulumi.Map{"resources": pulumi.Map{
+				"requests": pulumi.Map{"cpu": pulumi.String("100m"), "memory": pulumi.String("128Mi")},
+				"limits":   pulumi.Map{"memory": pulumi.String("256Mi")},
+			}},
+		}}},
+	}, parent, afterRelease); err != nil {
+		return nil, err
+	}
+	if _, err := apiextensions.NewCustomResource(ctx, name+"-webhook", &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String("argoproj.io/v1alpha1"),
+		Kind:       pulumi.String("EventSource"),
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(EventSourceName), Namespace: ns, Labels: pulumi.ToStringMap(labels(EventSourceName, "events"))},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
+			"eventBusName": pulumi.String(EventBusName),
+			"template": pulumi.Map{"container": pulumi.Map{"resources": pulumi.Map{
+				"requests": pulumi.Map{"cpu": pulumi.String("50m"), "memory": pulumi.String("64Mi")},
+				"limits":   pulumi.Map{"memory": pulumi.String("128Mi")},
+			}}},
+			"service": pulumi.Map{"ports": pulumi.Array{pulumi.Map{
+				"port": pulumi.Int(WebhookPort), "targetPort": pulumi.Int(WebhookPort),
+			}}},
+			"webhook": pulumi.Map{EventName: pulumi.Map{
+				"port":     pulumi.Sprintf("%d", WebhookPort),
+				"endpoint": pulumi.String("/" + EventName),
+				"method":   pulumi.String("POST"),
+			}},
+		}},
+	}, parent, afterRelease); err != nil {
+		return nil, err
+	}
+
+	// Metaflow's sensors run as this ServiceAccount and submit workflows from the flows'
+	// WorkflowTemplates, in the task namespace only.
+	sensorSA, err := corev1.NewServiceAccount(ctx, name+"-sensor-account", &corev1.ServiceAccountArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(SensorServiceAccountName), Namespace: ns, Labels: pulumi.ToStringMap(labels(SensorServiceAccountName, "events"))},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{args.Tasks.NamespaceResource}))
+	if err != nil {
+		return nil, err
+	}
+	if err := newRoleWithBinding(ctx, name+"-operate-workflow", "operate-workflow-role", "events", ns, rbacv1.PolicyRuleArray{
+		&rbacv1.PolicyRuleArgs{
+			ApiGroups: pulumi.ToStringArray([]string{"argoproj.io"}),
+			Resources: pulumi.ToStringArray([]string{"workflows"}),
+			Verbs:     pulumi.ToStringArray([]string{"create", "get", "list", "watch", "patch"}),
+		},
+		&rbacv1.PolicyRuleArgs{
+			ApiGroups: pulumi.ToStringArray([]string{"argoproj.io"}),
+			Resources: pulumi.ToStringArray([]string{"workflowtemplates", "cronworkflows"}),
+			Verbs:     pulumi.ToStringArray([]string{"get", "list", "watch"}),
+		},
+	}, rbacv1.SubjectArray{&rbacv1.SubjectArgs{
+		Kind: pulumi.String("ServiceAccount"), Name: sensorSA.Metadata.Name().Elem(), Namespace: ns,
+	}}, parent, pulumi.DependsOn([]pulumi.Resource{args.Tasks.NamespaceResource})); err != nil {
+		return nil, err
+	}
+	// The Argo UI shows event flows; its server reads them as its own ServiceAccount.
+	if err := newRoleWithBinding(ctx, name+"-view-events", "view-events-role", "events", ns, rbacv1.PolicyRuleArray{
+		&rbacv1.PolicyRuleArgs{
+			ApiGroups: pulumi.ToStringArray([]string{"argoproj.io"}),
+			Resources: pulumi.ToStringArray([]string{"eventsources", "eventbuses", "sensors"}),
+			Verbs:     pulumi.ToStringArray([]string{"get", "list", "watch"}),
+		},
+	}, rbacv1.SubjectArray{&rbacv1.SubjectArgs{
+		Kind: pulumi.String("ServiceAccount"), Name: pulumi.String(ArgoServerServiceAccount), Namespace: pulumi.String(args.Argo.Server.Namespace),
+	}}, parent, pulumi.DependsOn([]pulumi.Resource{args.Tasks.NamespaceResource, args.Argo.Release})); err != nil {
+		return nil, err
+	}
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"release":        release.Name,
+		"eventBus":       pulumi.String(EventBusName),
+		"eventSource":    pulumi.String(EventSourceName),
+		"webhookService": pulumi.String(WebhookService),
+		"serviceAccount": pulumi.String(SensorServiceAccountName),
+	})
+}
+
+func newRoleWithBinding(ctx *pulumi.Context, name, roleName, component string, namespace pulumi.StringInput, rules rbacv1.PolicyRuleArray, subjects rbacv1.SubjectArray, opts ...pulumi.ResourceOption) error {
+	meta := &metav1.ObjectMetaArgs{Name: pulumi.String(roleName), Namespace: namespace, Labels: pulumi.ToStringMap(labels(roleName, component))}
+	role, err := rbacv1.NewRole(ctx, name, &rbacv1.RoleArgs{Metadata: meta, Rules: rules}, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = rbacv1.NewRoleBinding(ctx, name, &rbacv1.RoleBindingArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(roleName + "-binding"), Namespace: namespace, Labels: pulumi.ToStringMap(labels(roleName, component))},
+		RoleRef: &rbacv1.RoleRefArgs{
+			ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("Role"), Name: role.Metadata.Name().Elem(),
+		},
+		Subjects: subjects,
+	}, opts...)
+	return err
+}

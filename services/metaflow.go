@@ -1,0 +1,220 @@
+package services
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+
+	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"metaflow-azure/internal/metaflowconfig"
+)
+
+// Names and ports of the Metaflow services. The Metaflow config is derived from these same
+// values, so they cannot drift apart.
+const (
+	MetadataServiceName  = "metadata-service"
+	MetadataPort         = 8080
+	UIBackendName        = "metaflow-ui-backend"
+	UIBackendPort        = 8083
+	UIStaticName         = "metaflow-ui"
+	UIStaticPort         = 3000
+	DatabaseSecretName   = "metaflow-db"
+	databasePasswordKey  = "password"
+	metaflowPythonBinary = "/opt/latest/bin/python3"
+)
+
+// Database is how the services reach PostgreSQL.
+type Database struct {
+	Host     pulumi.StringInput
+	Port     int
+	Name     pulumi.StringInput
+	User     string
+	Password pulumi.StringInput // secret
+	// Ready is the resource after which the database accepts connections; the migrations and
+	// services wait for it and for nothing else on the Azure side.
+	Ready pulumi.Resource
+}
+
+// MetaflowArgs configures the Metaflow services.
+type MetaflowArgs struct {
+	// Namespace is created for the services; its contents depend on it.
+	Namespace string
+	// MetadataImage runs the metadata service, migrations and UI backend.
+	MetadataImage string
+	UIImage       string
+	Replicas      int
+	Database      Database
+	// Credentials let the UI backend read artifacts from the datastore.
+	Credentials       AzureCredentials
+	CredentialsSecret string
+	// BlobEndpoint and DatastoreRoot ("<container>/<prefix>") locate the datastore.
+	BlobEndpoint  pulumi.StringInput
+	DatastoreRoot pulumi.StringInput
+}
+
+// Metaflow is the metadata service (after its migrations), the UI backend and the UI.
+type Metaflow struct {
+	pulumi.ResourceState
+
+	// Metadata, UIBackend and UI are how users and tasks reach the services.
+	Metadata  metaflowconfig.Endpoint
+	UIBackend metaflowconfig.Endpoint
+	UI        metaflowconfig.Endpoint
+}
+
+// MigrationJobName names the migration Job after the image, so a new image is a new Job that
+// runs to completion before the Deployments roll out.
+func MigrationJobName(image string) string {
+	sum := sha256.Sum256([]byte(image))
+	return "metaflow-db-migrations-" + hex.EncodeToString(sum[:])[:8]
+}
+
+// NewMetaflow declares the Metaflow services.
+func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...pulumi.ResourceOption) (*Metaflow, error) {
+	if args == nil || args.Database.Ready == nil {
+		return nil, fmt.Errorf("internal-error: Metaflow: args and Database.Ready are required")
+	}
+	if err := requireNonEmpty("Metaflow", map[string]string{
+		"Namespace":     args.Namespace,
+		"MetadataImage": args.MetadataImage, "UIImage": args.UIImage,
+		"Database.User": args.Database.User, "CredentialsSecret": args.CredentialsSecret,
+	}); err != nil {
+		return nil, err
+	}
+	c := &Metaflow{}
+	if err := ctx.RegisterComponentResource("metaflow-azure:services:Metaflow", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	namespace, err := NewNamespace(ctx, name+"-namespace", args.Namespace, parent)
+	if err != nil {
+		return nil, err
+	}
+	ns := namespaceName(namespace)
+
+	dbSecret, err := corev1.NewSecret(ctx, name+"-db", &corev1.SecretArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(DatabaseSecretName), Namespace: ns,
+			Labels: pulumi.ToStringMap(labels(DatabaseSecretName, "database")),
+		},
+		Type:       pulumi.String("Opaque"),
+		StringData: pulumi.ToSecret(pulumi.StringMap{databasePasswordKey: args.Database.Password}).(pulumi.StringMapOutput),
+	}, parent, pulumi.AdditionalSecretOutputs([]string{"data", "stringData"}))
+	if err != nil {
+		return nil, err
+	}
+	credentials, err := newAzureCredentialsSecret(ctx, name+"-azure-credentials", ns, args.CredentialsSecret, args.Credentials, parent)
+	if err != nil {
+		return nil, err
+	}
+	// The service reads MF_METADATA_DB_PSWD from the Secret, never from a literal, and speaks
+	// TLS to PostgreSQL (MF_METADATA_DB_SSL_MODE needs image v2.4.5 or newer).
+	dbEnv := corev1.EnvVarArray{
+		&corev1.EnvVarArgs{Name: pulumi.String("MF_METADATA_DB_HOST"), Value: args.Database.Host},
+		&corev1.EnvVarArgs{Name: pulumi.String("MF_METADATA_DB_PORT"), Value: pulumi.String(strconv.Itoa(args.Database.Port))},
+		&corev1.EnvVarArgs{Name: pulumi.String("MF_METADATA_DB_NAME"), Value: args.Database.Name},
+		&corev1.EnvVarArgs{Name: pulumi.String("MF_METADATA_DB_USER"), Value: pulumi.String(args.Database.User)},
+		&corev1.EnvVarArgs{Name: pulumi.String("MF_METADATA_DB_SSL_MODE"), Value: pulumi.String("require")},
+		secretEnv("MF_METADATA_DB_PSWD", DatabaseSecretName, databasePasswordKey),
+	}
+	afterDB := pulumi.DependsOn([]pulumi.Resource{args.Database.Ready, dbSecret})
+
+	migrations, err := batchv1.NewJob(ctx, name+"-migrations", &batchv1.JobArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(MigrationJobName(args.MetadataImage)), Namespace: ns,
+			Labels: pulumi.ToStringMap(labels("metaflow-db-migrations", "migrations")),
+		},
+		Spec: &batchv1.JobSpecArgs{
+			BackoffLimit:          pulumi.Int(6),
+			ActiveDeadlineSeconds: pulumi.Int(900),
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(labels("metaflow-db-migrations", "migrations"))},
+				Spec: &corev1.PodSpecArgs{
+					RestartPolicy:                pulumi.String("OnFailure"),
+					SecurityContext:              podSecurity(),
+					AutomountServiceAccountToken: pulumi.Bool(false),
+					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
+						Name:            pulumi.String("migrations"),
+						Image:           pulumi.String(args.MetadataImage),
+						ImagePullPolicy: pulumi.String("IfNotPresent"),
+						Command:         pulumi.ToStringArray([]string{metaflowPythonBinary, "/root/run_goose.py"}),
+						Env:             dbEnv,
+						Resources:       resources{cpu: "100m", memory: "256Mi", memoryLimit: "512Mi"}.args(),
+						SecurityContext: containerSecurity(),
+					}},
+				},
+			},
+		},
+	}, parent, afterDB)
+	if err != nil {
+		return nil, err
+	}
+	afterMigrations := pulumi.DependsOn([]pulumi.Resource{migrations})
+
+	if _, err := newWebWorkload(ctx, webWorkload{
+		name: MetadataServiceName, component: "metadata", namespace: ns,
+		image:   args.MetadataImage,
+		command: []string{metaflowPythonBinary, "-m", "services.metadata_service.server"},
+		port:    MetadataPort, probePath: "/ping", livenessDelay: 30,
+		replicas:  args.Replicas,
+		env:       dbEnv,
+		resources: resources{cpu: "250m", memory: "512Mi", memoryLimit: "1Gi"},
+	}, parent, afterMigrations); err != nil {
+		return nil, err
+	}
+
+	c.Metadata = metaflowconfig.Endpoint{Name: "metadata", Namespace: args.Namespace, Service: MetadataServiceName, Port: MetadataPort, LocalPort: MetadataPort, Scheme: "http", Path: "/"}
+	c.UIBackend = metaflowconfig.Endpoint{Name: "ui-backend", Namespace: args.Namespace, Service: UIBackendName, Port: UIBackendPort, LocalPort: UIBackendPort, Scheme: "http", Path: "/api/"}
+	c.UI = metaflowconfig.Endpoint{Name: "ui", Namespace: args.Namespace, Service: UIStaticName, Port: UIStaticPort, LocalPort: UIStaticPort, Scheme: "http", Path: "/"}
+
+	backendEnv := append(corev1.EnvVarArray{
+		&corev1.EnvVarArgs{Name: pulumi.String("UI_ENABLED"), Value: pulumi.String("1")},
+		&corev1.EnvVarArgs{Name: pulumi.String("PATH_PREFIX"), Value: pulumi.String("/api")},
+		&corev1.EnvVarArgs{Name: pulumi.String("MF_DATASTORE_ROOT"), Value: args.DatastoreRoot},
+		&corev1.EnvVarArgs{Name: pulumi.String("METAFLOW_DATASTORE_SYSROOT_AZURE"), Value: args.DatastoreRoot},
+		&corev1.EnvVarArgs{Name: pulumi.String("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT"), Value: args.BlobEndpoint},
+		&corev1.EnvVarArgs{Name: pulumi.String("METAFLOW_DEFAULT_DATASTORE"), Value: pulumi.String("azure")},
+		&corev1.EnvVarArgs{Name: pulumi.String("METAFLOW_DEFAULT_METADATA"), Value: pulumi.String("service")},
+		// The browser calls the backend from the UI's origin; allow exactly that origin.
+		&corev1.EnvVarArgs{Name: pulumi.String("ORIGIN_TO_ALLOW_CORS_FROM"), Value: pulumi.String(fmt.Sprintf("http://localhost:%d", UIStaticPort))},
+	}, dbEnv...)
+	backendEnv = append(backendEnv, plainEnv("METAFLOW_SERVICE_URL", c.Metadata.InternalURL())...)
+	if _, err := newWebWorkload(ctx, webWorkload{
+		name: UIBackendName, component: "ui-backend", namespace: ns,
+		image:   args.MetadataImage,
+		command: []string{metaflowPythonBinary, "-m", "services.ui_backend_service.ui_server"},
+		port:    UIBackendPort, probePath: "/api/ping", livenessDelay: 60,
+		replicas: args.Replicas,
+		env:      backendEnv,
+		envFrom: corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{
+			SecretRef: &corev1.SecretEnvSourceArgs{Name: pulumi.String(args.CredentialsSecret)},
+		}},
+		resources: resources{cpu: "250m", memory: "1Gi", memoryLimit: "2Gi"},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{migrations, credentials})); err != nil {
+		return nil, err
+	}
+	// The UI is static files; METAFLOW_SERVICE is the backend URL as the *browser* reaches it,
+	// which today is the port-forward. An ingress would change this one value.
+	if _, err := newWebWorkload(ctx, webWorkload{
+		name: UIStaticName, component: "ui", namespace: ns,
+		image: args.UIImage,
+		port:  UIStaticPort, probePath: "/", livenessDelay: 10,
+		replicas:  args.Replicas,
+		env:       plainEnv("METAFLOW_SERVICE", c.UIBackend.LocalURL()),
+		resources: resources{cpu: "50m", memory: "128Mi", memoryLimit: "256Mi"},
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"metadataService": pulumi.String(MetadataServiceName),
+		"uiBackend":       pulumi.String(UIBackendName),
+		"ui":              pulumi.String(UIStaticName),
+		"migrationJob":    pulumi.String(MigrationJobName(args.MetadataImage)),
+	})
+}

@@ -1,0 +1,98 @@
+// Package services declares the Kubernetes side of Metaflow on AKS: the provider built from the
+// cluster's kubeconfig, the metadata service with its migrations, the UI, the task namespace
+// and identity, Argo Workflows and Argo Events. It receives plain values and the provider; it
+// never imports the Azure SDK.
+package services
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// AzureCredentialKeys are the Secret keys DefaultAzureCredential reads from the environment.
+var AzureCredentialKeys = []string{"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET"}
+
+// AzureCredentials is the service principal tasks and the UI backend authenticate as.
+type AzureCredentials struct {
+	ClientID     pulumi.StringInput
+	TenantID     pulumi.StringInput
+	ClientSecret pulumi.StringInput
+}
+
+// NewProvider returns the Kubernetes provider every object of the stack uses. The kubeconfig
+// stays in memory as a secret; nothing is written to disk.
+func NewProvider(ctx *pulumi.Context, name string, kubeconfig pulumi.StringInput, opts ...pulumi.ResourceOption) (*kubernetes.Provider, error) {
+	return kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
+		Kubeconfig: pulumi.ToSecret(kubeconfig).(pulumi.StringOutput),
+		// Server-side apply lets the Helm charts and our objects share fields safely.
+		EnableServerSideApply: pulumi.Bool(true),
+	}, opts...)
+}
+
+// NewNamespace declares a namespace. Objects in it take their namespace from its output, so
+// they depend on it and are created after it.
+func NewNamespace(ctx *pulumi.Context, name, namespace string, opts ...pulumi.ResourceOption) (*corev1.Namespace, error) {
+	return corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:   pulumi.String(namespace),
+			Labels: pulumi.ToStringMap(labels(namespace, "")),
+		},
+	}, opts...)
+}
+
+// namespaceName is the namespace's name as an output, carrying the dependency on it.
+func namespaceName(ns *corev1.Namespace) pulumi.StringOutput {
+	return ns.Metadata.Name().Elem()
+}
+
+// newAzureCredentialsSecret puts the service principal's credentials into a namespace.
+func newAzureCredentialsSecret(ctx *pulumi.Context, name string, namespace pulumi.StringInput, secretName string, creds AzureCredentials, opts ...pulumi.ResourceOption) (*corev1.Secret, error) {
+	return corev1.NewSecret(ctx, name, &corev1.SecretArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:      pulumi.String(secretName),
+			Namespace: namespace,
+			Labels:    pulumi.ToStringMap(labels(secretName, "credentials")),
+		},
+		Type: pulumi.String("Opaque"),
+		StringData: pulumi.ToSecret(pulumi.StringMap{
+			"AZURE_CLIENT_ID":     creds.ClientID,
+			"AZURE_TENANT_ID":     creds.TenantID,
+			"AZURE_CLIENT_SECRET": creds.ClientSecret,
+		}).(pulumi.StringMapOutput),
+	}, append(opts, pulumi.AdditionalSecretOutputs([]string{"data", "stringData"}))...)
+}
+
+// labels are the recommended Kubernetes labels of every object the stack declares.
+func labels(name, component string) map[string]string {
+	l := map[string]string{
+		"app.kubernetes.io/name":       name,
+		"app.kubernetes.io/part-of":    "metaflow",
+		"app.kubernetes.io/managed-by": "pulumi",
+	}
+	if component != "" {
+		l["app.kubernetes.io/component"] = component
+	}
+	return l
+}
+
+// selectorLabels are the immutable subset of labels that Deployments and Services select by.
+func selectorLabels(name string) map[string]string {
+	return map[string]string{"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "metaflow"}
+}
+
+func requireNonEmpty(component string, fields map[string]string) error {
+	for k, v := range fields {
+		if v == "" {
+			return fmt.Errorf("internal-error: %s: %s is required", component, k)
+		}
+	}
+	return nil
+}
+
+func errNilArgs(component string) error {
+	return fmt.Errorf("internal-error: %s: args must not be nil", component)
+}

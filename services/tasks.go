@@ -1,0 +1,85 @@
+package services
+
+import (
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Names in the task namespace that the Metaflow config refers to.
+const (
+	TaskServiceAccountName = "metaflow-task"
+	CredentialsSecretName  = "metaflow-azure-credentials"
+	executorRoleName       = "argo-executor"
+)
+
+// TasksArgs configures where Metaflow tasks and Argo workflows run.
+type TasksArgs struct {
+	// Namespace is created for tasks, workflows and Argo Events objects.
+	Namespace   string
+	Credentials AzureCredentials
+}
+
+// Tasks is the task namespace with the ServiceAccount tasks run as, the Azure credentials they
+// read and the RBAC Argo's executor needs.
+type Tasks struct {
+	pulumi.ResourceState
+
+	Namespace         string
+	NamespaceResource *corev1.Namespace
+	ServiceAccount    string
+	CredentialsSecret string
+}
+
+// NewTasks declares the task namespace and its identity.
+func NewTasks(ctx *pulumi.Context, name string, args *TasksArgs, opts ...pulumi.ResourceOption) (*Tasks, error) {
+	if args == nil {
+		return nil, errNilArgs("Tasks")
+	}
+	if err := requireNonEmpty("Tasks", map[string]string{"Namespace": args.Namespace}); err != nil {
+		return nil, err
+	}
+	c := &Tasks{Namespace: args.Namespace, ServiceAccount: TaskServiceAccountName, CredentialsSecret: CredentialsSecretName}
+	if err := ctx.RegisterComponentResource("metaflow-azure:services:Tasks", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	namespace, err := NewNamespace(ctx, name+"-namespace", args.Namespace, parent)
+	if err != nil {
+		return nil, err
+	}
+	ns := namespaceName(namespace)
+	c.NamespaceResource = namespace
+
+	sa, err := corev1.NewServiceAccount(ctx, name+"-service-account", &corev1.ServiceAccountArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(TaskServiceAccountName), Namespace: ns,
+			Labels: pulumi.ToStringMap(labels(TaskServiceAccountName, "tasks")),
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := newAzureCredentialsSecret(ctx, name+"-azure-credentials", ns, CredentialsSecretName, args.Credentials, parent); err != nil {
+		return nil, err
+	}
+	// Argo ≥ 3.4's executor reports step results through WorkflowTaskResult objects, created and
+	// patched as the pod's own ServiceAccount; without this every workflow step fails.
+	if err := newRoleWithBinding(ctx, name+"-executor", executorRoleName, "tasks", ns, rbacv1.PolicyRuleArray{
+		&rbacv1.PolicyRuleArgs{
+			ApiGroups: pulumi.ToStringArray([]string{"argoproj.io"}),
+			Resources: pulumi.ToStringArray([]string{"workflowtaskresults"}),
+			Verbs:     pulumi.ToStringArray([]string{"create", "patch"}),
+		},
+	}, rbacv1.SubjectArray{&rbacv1.SubjectArgs{
+		Kind: pulumi.String("ServiceAccount"), Name: sa.Metadata.Name().Elem(), Namespace: ns,
+	}}, parent); err != nil {
+		return nil, err
+	}
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"namespace":         pulumi.String(c.Namespace),
+		"serviceAccount":    pulumi.String(c.ServiceAccount),
+		"credentialsSecret": pulumi.String(c.CredentialsSecret),
+	})
+}

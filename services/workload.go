@@ -1,0 +1,171 @@
+package services
+
+import (
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// resources are a container's requests and memory limit. No CPU limit: throttling a Python
+// web server hurts latency more than a noisy neighbour does.
+type resources struct {
+	cpu, memory, memoryLimit string
+}
+
+func (r resources) args() *corev1.ResourceRequirementsArgs {
+	return &corev1.ResourceRequirementsArgs{
+		Requests: pulumi.StringMap{"cpu": pulumi.String(r.cpu), "memory": pulumi.String(r.memory)},
+		Limits:   pulumi.StringMap{"memory": pulumi.String(r.memoryLimit)},
+	}
+}
+
+// webWorkload is an HTTP service: a Deployment, a ClusterIP Service selecting its pods and a
+// PodDisruptionBudget.
+type webWorkload struct {
+	name      string
+	component string
+	namespace pulumi.StringInput
+	image     string
+	command   []string
+	port      int
+	// probePath answers 200 when the container serves.
+	probePath string
+	// livenessDelay gives slow starters time before they are restarted (seconds).
+	livenessDelay int
+	replicas      int
+	env           corev1.EnvVarArray
+	envFrom       corev1.EnvFromSourceArray
+	resources     resources
+}
+
+type webResources struct {
+	deployment *appsv1.Deployment
+	service    *corev1.Service
+}
+
+// containerSecurity is what every container of the stack runs with. The Metaflow images run as
+// root, so runAsNonRoot cannot be forced; everything else is locked down.
+func containerSecurity() *corev1.SecurityContextArgs {
+	return &corev1.SecurityContextArgs{
+		AllowPrivilegeEscalation: pulumi.Bool(false),
+		Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.ToStringArray([]string{"ALL"})},
+	}
+}
+
+func podSecurity() *corev1.PodSecurityContextArgs {
+	return &corev1.PodSecurityContextArgs{
+		SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+	}
+}
+
+func httpProbe(path string, port, delay, period int) *corev1.ProbeArgs {
+	return &corev1.ProbeArgs{
+		HttpGet:             &corev1.HTTPGetActionArgs{Path: pulumi.String(path), Port: pulumi.Int(port)},
+		InitialDelaySeconds: pulumi.Int(delay),
+		PeriodSeconds:       pulumi.Int(period),
+		TimeoutSeconds:      pulumi.Int(5),
+		FailureThreshold:    pulumi.Int(3),
+	}
+}
+
+func newWebWorkload(ctx *pulumi.Context, w webWorkload, opts ...pulumi.ResourceOption) (*webResources, error) {
+	selector := pulumi.ToStringMap(selectorLabels(w.name))
+	meta := func() *metav1.ObjectMetaArgs {
+		return &metav1.ObjectMetaArgs{
+			Name:      pulumi.String(w.name),
+			Namespace: w.namespace,
+			Labels:    pulumi.ToStringMap(labels(w.name, w.component)),
+		}
+	}
+	deployment, err := appsv1.NewDeployment(ctx, w.name, &appsv1.DeploymentArgs{
+		Metadata: meta(),
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(w.replicas),
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: selector},
+			Strategy: &appsv1.DeploymentStrategyArgs{
+				Type: pulumi.String("RollingUpdate"),
+				RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{
+					MaxUnavailable: pulumi.Int(0),
+					MaxSurge:       pulumi.Int(1),
+				},
+			},
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(labels(w.name, w.component))},
+				Spec: &corev1.PodSpecArgs{
+					SecurityContext:              podSecurity(),
+					AutomountServiceAccountToken: pulumi.Bool(false),
+					// Spread replicas over nodes so one node going away leaves the service up.
+					TopologySpreadConstraints: corev1.TopologySpreadConstraintArray{&corev1.TopologySpreadConstraintArgs{
+						MaxSkew:           pulumi.Int(1),
+						TopologyKey:       pulumi.String("kubernetes.io/hostname"),
+						WhenUnsatisfiable: pulumi.String("ScheduleAnyway"),
+						LabelSelector:     &metav1.LabelSelectorArgs{MatchLabels: selector},
+					}},
+					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
+						Name:            pulumi.String(w.name),
+						Image:           pulumi.String(w.image),
+						ImagePullPolicy: pulumi.String("IfNotPresent"),
+						Command:         pulumi.ToStringArray(w.command),
+						Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{
+							Name: pulumi.String("http"), ContainerPort: pulumi.Int(w.port), Protocol: pulumi.String("TCP"),
+						}},
+						Env:             w.env,
+						EnvFrom:         w.envFrom,
+						ReadinessProbe:  httpProbe(w.probePath, w.port, 10, 10),
+						LivenessProbe:   httpProbe(w.probePath, w.port, w.livenessDelay, 20),
+						Resources:       w.resources.args(),
+						SecurityContext: containerSecurity(),
+					}},
+				},
+			},
+		},
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	service, err := corev1.NewService(ctx, w.name, &corev1.ServiceArgs{
+		Metadata: meta(),
+		Spec: &corev1.ServiceSpecArgs{
+			Type:     pulumi.String("ClusterIP"),
+			Selector: selector,
+			Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
+				Name: pulumi.String("http"), Port: pulumi.Int(w.port), TargetPort: pulumi.String("http"), Protocol: pulumi.String("TCP"),
+			}},
+		},
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	// maxUnavailable 1 rather than minAvailable: with a single replica a node drain still
+	// proceeds instead of blocking forever.
+	if _, err := policyv1.NewPodDisruptionBudget(ctx, w.name, &policyv1.PodDisruptionBudgetArgs{
+		Metadata: meta(),
+		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
+			MaxUnavailable: pulumi.Int(1),
+			Selector:       &metav1.LabelSelectorArgs{MatchLabels: selector},
+		},
+	}, opts...); err != nil {
+		return nil, err
+	}
+	return &webResources{deployment: deployment, service: service}, nil
+}
+
+// plainEnv turns name/value pairs into env vars.
+func plainEnv(pairs ...string) corev1.EnvVarArray {
+	env := make(corev1.EnvVarArray, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		env = append(env, &corev1.EnvVarArgs{Name: pulumi.String(pairs[i]), Value: pulumi.String(pairs[i+1])})
+	}
+	return env
+}
+
+func secretEnv(name, secret, key string) *corev1.EnvVarArgs {
+	return &corev1.EnvVarArgs{
+		Name: pulumi.String(name),
+		ValueFrom: &corev1.EnvVarSourceArgs{SecretKeyRef: &corev1.SecretKeySelectorArgs{
+			Name: pulumi.String(secret), Key: pulumi.String(key),
+		}},
+	}
+}
