@@ -1,0 +1,85 @@
+//go:build k8sapi
+
+package k8sapi
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// chartNamePrefixes are the names the Argo Workflows and Argo Events Helm charts give their
+// ServiceAccounts and ClusterRoles (release "argo-workflows" -> "argo-workflows-server", ...).
+// The charts cannot be fetched offline, so a binding the stack declares to one of these
+// objects gets an explicit stand-in; any other missing name is a real failure.
+var chartNamePrefixes = []string{"argo-workflows-", "argo-events-"}
+
+// standIn is an object the test creates in place of a Helm chart's, and why.
+type standIn struct {
+	obj    *unstructured.Unstructured
+	reason string
+}
+
+// standIns returns what the bindings among ms reference, is missing from ms, and a chart
+// would create. ServiceAccounts are only stood in for in namespaces the stack declares.
+func standIns(ms []manifest) []standIn {
+	declaredNames := map[string]bool{}
+	namespaces := map[string]bool{}
+	for _, m := range ms {
+		declaredNames[m.obj.GetKind()+"/"+m.obj.GetNamespace()+"/"+m.obj.GetName()] = true
+		if m.obj.GetKind() == "Namespace" {
+			namespaces[m.obj.GetName()] = true
+		}
+	}
+	var out []standIn
+	add := func(kind, ns, name, by string) {
+		key := kind + "/" + ns + "/" + name
+		if declaredNames[key] || !fromChart(name) || (ns != "" && !namespaces[ns]) {
+			return
+		}
+		declaredNames[key] = true
+		o := &unstructured.Unstructured{}
+		o.SetKind(kind)
+		o.SetName(name)
+		o.SetNamespace(ns)
+		o.SetAPIVersion("v1")
+		if kind == "ClusterRole" {
+			o.SetAPIVersion("rbac.authorization.k8s.io/v1")
+		}
+		o.SetLabels(map[string]string{"metaflow-azure.test/stand-in": "true"})
+		out = append(out, standIn{obj: o, reason: fmt.Sprintf("a Helm chart creates it; referenced by %s", by)})
+	}
+	rbs, _ := declared[rbacv1.RoleBinding](ms, "RoleBinding")
+	for _, rb := range rbs {
+		by := fmt.Sprintf("RoleBinding %s/%s", rb.Namespace, rb.Name)
+		addBindingStandIns(add, by, rb.Namespace, rb.RoleRef, rb.Subjects)
+	}
+	crbs, _ := declared[rbacv1.ClusterRoleBinding](ms, "ClusterRoleBinding")
+	for _, crb := range crbs {
+		addBindingStandIns(add, "ClusterRoleBinding "+crb.Name, "", crb.RoleRef, crb.Subjects)
+	}
+	return out
+}
+
+func addBindingStandIns(add func(kind, ns, name, by string), by, ns string, ref rbacv1.RoleRef, subjects []rbacv1.Subject) {
+	if ref.Kind == "ClusterRole" {
+		add("ClusterRole", "", ref.Name, by)
+	}
+	for _, s := range subjects {
+		if s.Kind != rbacv1.ServiceAccountKind {
+			continue
+		}
+		sns := s.Namespace
+		if sns == "" {
+			sns = ns
+		}
+		add("ServiceAccount", sns, s.Name, by)
+	}
+}
+
+func fromChart(name string) bool {
+	return slices.ContainsFunc(chartNamePrefixes, func(p string) bool { return strings.HasPrefix(name, p) })
+}
