@@ -27,8 +27,8 @@ import (
 	_ "k8s.io/api/core/v1"
 	_ "k8s.io/client-go/kubernetes"
 	_ "k8s.io/client-go/kubernetes/scheme"
-	_ "k8s.io/client-go/tools/portforward"
 	_ "k8s.io/client-go/tools/clientcmd"
+	_ "k8s.io/client-go/tools/portforward"
 	_ "k8s.io/client-go/transport/spdy"
 	_ "sigs.k8s.io/yaml"
 )
