@@ -1,0 +1,380 @@
+package tests
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"metaflow-azure/infra"
+	"metaflow-azure/internal/fakeazure"
+	"metaflow-azure/internal/program"
+	"metaflow-azure/internal/settings"
+)
+
+const (
+	tStorage     = "azure-native:storage:StorageAccount"
+	tBlobService = "azure-native:storage:BlobServiceProperties"
+	tContainer   = "azure-native:storage:BlobContainer"
+	tServer      = "azure-native:dbforpostgresql:Server"
+	tConfig      = "azure-native:dbforpostgresql:Configuration"
+	tDatabase    = "azure-native:dbforpostgresql:Database"
+	tSubnet      = "azure-native:network:Subnet"
+	tDNSLink     = "azure-native:network:VirtualNetworkLink"
+	tCluster     = "azure-native:containerservice:ManagedCluster"
+	tAgentPool   = "azure-native:containerservice:AgentPool"
+	tAssignment  = "azure-native:authorization:RoleAssignment"
+	tRG          = "azure-native:resources:ResourceGroup"
+	tApp         = "azuread:index/application:Application"
+	tSP          = "azuread:index/servicePrincipal:ServicePrincipal"
+	tPassword    = "azuread:index/applicationPassword:ApplicationPassword"
+)
+
+func TestStorageIsPrivateAndRecoverable(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev")
+	acct := s.one(tStorage, "datastore-account")
+	for path, want := range map[string]string{"kind": "StorageV2", "minimumTlsVersion": "TLS1_2", "sku.name": "Standard_LRS"} {
+		if got := str(acct.Inputs, path); got != want {
+			t.Errorf("storage account %s = %q, want %q", path, got, want)
+		}
+	}
+	for path, want := range map[string]bool{
+		"enableHttpsTrafficOnly": true, "allowBlobPublicAccess": false, "allowSharedKeyAccess": false,
+		"defaultToOAuthAuthentication": true, "allowCrossTenantReplication": false,
+	} {
+		if got, set := boolean(acct.Inputs, path); !set || got != want {
+			t.Errorf("storage account %s = %v (set %v), want %v", path, got, set, want)
+		}
+	}
+	svc := s.one(tBlobService, "datastore-blob-service")
+	for _, policy := range []string{"deleteRetentionPolicy", "containerDeleteRetentionPolicy"} {
+		if on, _ := boolean(svc.Inputs, policy+".enabled"); !on || num(svc.Inputs, policy+".days") != 7 {
+			t.Errorf("%s must be enabled for storage.softDeleteDays (7) days: %v", policy, svc.Inputs)
+		}
+	}
+	c := s.one(tContainer, "datastore-container")
+	if str(c.Inputs, "publicAccess") != "None" || str(c.Inputs, "containerName") != "metaflow" {
+		t.Errorf("container must be private and named metaflow: %v", c.Inputs)
+	}
+	if name := s.outputs[program.OutputStorageAccount].Value.(string); !regexp.MustCompile(`^[a-z0-9]{3,24}$`).MatchString(name) {
+		t.Errorf("storage account name %q is not valid for Azure", name)
+	}
+}
+
+func TestPostgresIsPrivateWithTLSAndGeneratedPassword(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev")
+	server := s.one(tServer, "database-server")
+	pgSubnet := s.one(tSubnet, "network-psql")
+	link := s.one(tDNSLink, "network-psql-zone-link")
+
+	if got := str(server.Inputs, "version"); got != "16" {
+		t.Errorf("postgres version %q, want 16", got)
+	}
+	if got := str(server.Inputs, "network.delegatedSubnetResourceId"); got != pgSubnet.ID {
+		t.Errorf("server subnet %q, want the delegated subnet %q", got, pgSubnet.ID)
+	}
+	if got := str(server.Inputs, "network.privateDnsZoneArmResourceId"); !strings.HasSuffix(got, ".private.postgres.database.azure.com") {
+		t.Errorf("server private DNS zone %q", got)
+	}
+	if len(list(pgSubnet.Inputs, "delegations")) != 1 {
+		t.Fatalf("postgres subnet must have one delegation")
+	}
+	if got := str(list(pgSubnet.Inputs, "delegations")[0].ObjectValue(), "serviceName"); got != "Microsoft.DBforPostgreSQL/flexibleServers" {
+		t.Errorf("postgres subnet delegated to %q", got)
+	}
+	if !slices.Contains(server.Dependencies, link.URN) {
+		t.Errorf("server must wait for the private DNS zone link; deps: %v", server.Dependencies)
+	}
+	if !isSecret(server.Inputs, "administratorLoginPassword") {
+		t.Error("admin password must be a secret input")
+	}
+	if pw := str(server.Inputs, "administratorLoginPassword"); !strings.HasPrefix(pw, fakeazure.SecretMarker) || pw == "metaflow" {
+		t.Errorf("admin password must come from random.RandomPassword, got %q", pw)
+	}
+	if !slices.Contains(server.AdditionalSecrets, "administratorLoginPassword") {
+		t.Error("the password must stay secret in the server's outputs")
+	}
+	if str(server.Inputs, "administratorLogin") == "" || strings.Contains(pwOf(server), str(server.Inputs, "administratorLogin")) {
+		t.Error("the password must not contain the login")
+	}
+	if num(server.Inputs, "backup.backupRetentionDays") != 7 || str(server.Inputs, "backup.geoRedundantBackup") != "Disabled" {
+		t.Errorf("backup: %v", server.Inputs["backup"])
+	}
+	if str(server.Inputs, "highAvailability.mode") != "Disabled" || str(server.Inputs, "sku.tier") != "Burstable" || str(server.Inputs, "sku.name") != "Standard_B1ms" {
+		t.Errorf("dev: burstable, no HA; got sku %v ha %v", server.Inputs["sku"], server.Inputs["highAvailability"])
+	}
+	tls := map[string]string{}
+	for _, c := range s.all(tConfig) {
+		tls[str(c.Inputs, "configurationName")] = str(c.Inputs, "value")
+	}
+	if tls["require_secure_transport"] != "on" || tls["ssl_min_protocol_version"] != "TLSv1.2" {
+		t.Errorf("TLS must be required at 1.2 or newer: %v", tls)
+	}
+	db := s.one(tDatabase, "database-metaflow")
+	if str(db.Inputs, "databaseName") != "metaflow" {
+		t.Errorf("database name %q", str(db.Inputs, "databaseName"))
+	}
+	for _, c := range s.all(tConfig) {
+		if !s.waitsFor(db, c) {
+			t.Errorf("the database must be created after %s", c.Name)
+		}
+	}
+}
+
+func pwOf(r *fakeazure.Resource) string { return str(r.Inputs, "administratorLoginPassword") }
+
+func TestPostgresProductionOptions(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "prod")
+	server := s.one(tServer, "database-server")
+	if str(server.Inputs, "highAvailability.mode") != "ZoneRedundant" || str(server.Inputs, "backup.geoRedundantBackup") != "Enabled" ||
+		num(server.Inputs, "backup.backupRetentionDays") != 35 || num(server.Inputs, "storage.storageSizeGB") != 256 {
+		t.Errorf("prod database options not applied: %v", server.Inputs)
+	}
+	if !slices.Contains(server.IgnoreChanges, "highAvailability.standbyAvailabilityZone") {
+		t.Error("a failover swapping zones must not read as drift")
+	}
+}
+
+func TestClusterShape(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "prod")
+	c := s.one(tCluster, "aks")
+	aksSubnet := s.one(tSubnet, "network-aks")
+	checks := map[string]string{
+		"kubernetesVersion":                "1.35",
+		"sku.tier":                         "Standard",
+		"identity.type":                    "UserAssigned",
+		"networkProfile.networkPlugin":     "azure",
+		"networkProfile.networkPluginMode": "overlay",
+		"networkProfile.podCidr":           "10.244.0.0/14",
+		"networkProfile.dnsServiceIP":      "10.0.0.10",
+	}
+	for path, want := range checks {
+		if got := str(c.Inputs, path); got != want {
+			t.Errorf("cluster %s = %q, want %q", path, got, want)
+		}
+	}
+	for _, path := range []string{"enableRBAC", "oidcIssuerProfile.enabled", "securityProfile.workloadIdentity.enabled", "aadProfile.enableAzureRBAC", "aadProfile.managed", "disableLocalAccounts"} {
+		if on, _ := boolean(c.Inputs, path); !on {
+			t.Errorf("cluster %s must be true", path)
+		}
+	}
+	if got := strings_(list(c.Inputs, "apiServerAccessProfile.authorizedIPRanges")); !slices.Equal(got, []string{"203.0.113.0/24"}) {
+		t.Errorf("authorized IP ranges %v", got)
+	}
+	pools := list(c.Inputs, "agentPoolProfiles")
+	if len(pools) != 1 {
+		t.Fatalf("want one pool inline (system), got %d", len(pools))
+	}
+	sys := pools[0].ObjectValue()
+	if str(sys, "mode") != "System" || num(sys, "minCount") != 3 || num(sys, "maxCount") != 6 || str(sys, "vnetSubnetID") != aksSubnet.ID {
+		t.Errorf("system pool: %v", sys)
+	}
+	if on, _ := boolean(sys, "enableAutoScaling"); !on {
+		t.Error("system pool must autoscale")
+	}
+	if !slices.Contains(c.IgnoreChanges, "agentPoolProfiles[0].count") {
+		t.Error("the autoscaler owns the system pool's count")
+	}
+	task := s.one(tAgentPool, "aks-tasks")
+	if str(task.Inputs, "mode") != "User" || num(task.Inputs, "minCount") != 0 || num(task.Inputs, "maxCount") != 100 ||
+		str(task.Inputs, "vmSize") != "Standard_D16ds_v5" || str(task.Inputs, "vnetSubnetID") != aksSubnet.ID {
+		t.Errorf("task pool: %v", task.Inputs)
+	}
+	if on, _ := boolean(task.Inputs, "enableAutoScaling"); !on || !slices.Contains(task.IgnoreChanges, "count") {
+		t.Error("task pool must autoscale and ignore its count")
+	}
+	if taints := strings_(list(task.Inputs, "nodeTaints")); !slices.Equal(taints, []string{"metaflow.org/tasks=true:NoSchedule"}) {
+		t.Errorf("task pool taints %v", taints)
+	}
+
+	// The control plane's identity may join the subnet before the cluster is created.
+	var subnetAccess *fakeazure.Resource
+	for _, a := range s.all(tAssignment) {
+		if str(a.Inputs, "scope") == aksSubnet.ID {
+			subnetAccess = a
+		}
+	}
+	if subnetAccess == nil || !strings.HasSuffix(str(subnetAccess.Inputs, "roleDefinitionId"), infra.RoleNetworkContributor) {
+		t.Fatal("the AKS identity needs Network Contributor on its subnet")
+	}
+	if !slices.Contains(c.Dependencies, subnetAccess.URN) {
+		t.Error("the cluster must wait for its subnet access")
+	}
+}
+
+func TestAKSAndPostgresDoNotWaitOnEachOther(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev")
+	aks, pg := s.one(tCluster, "aks"), s.one(tServer, "database-server")
+	if s.waitsFor(aks, pg) || s.waitsFor(pg, aks) {
+		t.Error("AKS and PostgreSQL take the longest to create; neither may wait for the other")
+	}
+	pgSubnet, aksSubnet := s.one(tSubnet, "network-psql"), s.one(tSubnet, "network-aks")
+	if !slices.Contains(pgSubnet.Dependencies, aksSubnet.URN) {
+		t.Error("subnet writes to one VNet must be serialised")
+	}
+}
+
+func TestRoleAssignmentsAreExactlyTheNeededOnes(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev")
+	container := s.one(tContainer, "datastore-container")
+	cluster := s.one(tCluster, "aks")
+	sp := s.one(tSP, "workloads-sp")
+	spObjectID := str(sp.Outputs, "objectId")
+
+	got := map[string]string{}
+	for _, a := range s.all(tAssignment) {
+		if pt := str(a.Inputs, "principalType"); pt == "" {
+			t.Errorf("%s has no principalType (Azure's replication race)", a.Name)
+		}
+		if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(str(a.Inputs, "roleAssignmentName")) {
+			t.Errorf("%s needs a deterministic GUID name, got %q", a.Name, str(a.Inputs, "roleAssignmentName"))
+		}
+		if str(a.Inputs, "principalId") == spObjectID {
+			role := str(a.Inputs, "roleDefinitionId")
+			got[role[strings.LastIndex(role, "/")+1:]] = str(a.Inputs, "scope")
+		}
+	}
+	want := map[string]string{
+		infra.RoleStorageBlobDataContributor: container.ID,
+		infra.RoleAKSClusterUser:             cluster.ID,
+		infra.RoleAKSContributor:             cluster.ID,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("service principal grants:\n got %v\nwant %v", got, want)
+	}
+	for role, scope := range got {
+		if !strings.Contains(scope, "/providers/") {
+			t.Errorf("role %s granted on %q: broader than one resource", role, scope)
+		}
+	}
+}
+
+func TestServicePrincipalSecretExpiresAndIsOwned(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev")
+	pw := s.one(tPassword, "workloads-password")
+	if got := str(pw.Inputs, "endDateRelative"); got != "2160h" {
+		t.Errorf("password lifetime %q, want 90 days (2160h)", got)
+	}
+	if !slices.Contains(pw.AdditionalSecrets, "value") || !isSecret(pw.Outputs, "value") {
+		t.Error("the password value must be secret")
+	}
+	for _, typ := range []string{tApp, tSP} {
+		r := s.all(typ)[0]
+		if owners := strings_(list(r.Inputs, "owners")); !slices.Equal(owners, []string{fakeazure.DeployerObjectID}) {
+			t.Errorf("%s owners %v, want the deployer", typ, owners)
+		}
+	}
+}
+
+func TestProtectData(t *testing.T) {
+	t.Parallel()
+	for _, on := range []bool{true, false} {
+		s := runStack(t, "dev", fmt.Sprintf("protectData=%v", on))
+		for _, r := range []*fakeazure.Resource{s.one(tRG, "metaflow"), s.one(tStorage, "datastore-account"), s.one(tServer, "database-server")} {
+			if r.Protect != on || r.RetainOnDelete != on {
+				t.Errorf("protectData=%v: %s protect=%v retainOnDelete=%v", on, r.Type, r.Protect, r.RetainOnDelete)
+			}
+		}
+	}
+}
+
+func TestTagsOnEveryTaggableResource(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev")
+	n := 0
+	for _, r := range s.fake.Resources() {
+		if !strings.HasPrefix(r.Type, "azure-native:") {
+			continue
+		}
+		if _, taggable := r.Inputs["tags"]; !taggable {
+			continue
+		}
+		n++
+		if str(r.Inputs, "tags.environment") != "dev" || str(r.Inputs, "tags.managed-by") == "" || str(r.Inputs, "tags.team") != "data-science" {
+			t.Errorf("%s %s tags: %v", r.Type, r.Name, r.Inputs["tags"])
+		}
+	}
+	if n < 8 {
+		t.Errorf("only %d tagged resources; the Azure resources must carry tags", n)
+	}
+}
+
+func TestOutputsContractAndSecrets(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev")
+	required := []string{
+		program.OutputResourceGroup, program.OutputLocation, program.OutputStorageAccount, program.OutputBlobEndpoint,
+		program.OutputContainer, program.OutputDatastoreRoot, program.OutputPostgresHost, program.OutputPostgresDatabase,
+		program.OutputPostgresAdminUser, program.OutputPostgresAdminPassword, program.OutputClusterName, program.OutputKubeconfig,
+		program.OutputOIDCIssuerURL, program.OutputTenantID, program.OutputClientID, program.OutputClientSecret,
+		program.OutputMetaflowConfig, program.OutputPortForwards, program.OutputNamespaces,
+	}
+	for _, name := range required {
+		out, ok := s.outputs[name]
+		if !ok || out.Value == nil || out.Value == "" {
+			t.Errorf("output %s missing or empty", name)
+		}
+	}
+	for name, out := range s.outputs {
+		if want := slices.Contains(program.SecretOutputs, name); out.Secret != want {
+			t.Errorf("output %s secret=%v, want %v", name, out.Secret, want)
+		}
+		if !out.Secret && strings.Contains(fmt.Sprint(out.Value), fakeazure.SecretMarker) {
+			t.Errorf("output %s leaks a secret: %v", name, out.Value)
+		}
+	}
+	if kc := s.outputs[program.OutputKubeconfig].Value.(string); !strings.Contains(kc, "kind: Config") {
+		t.Errorf("kubeconfig must be the decoded AKS user kubeconfig: %q", kc)
+	}
+	if got := s.outputs[program.OutputPostgresHost].Value; got != str(s.one(tServer, "database-server").Outputs, "fullyQualifiedDomainName") {
+		t.Errorf("postgresHost %v", got)
+	}
+}
+
+func TestSecretsStaySecretInEveryInput(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev")
+	for _, r := range s.fake.Resources() {
+		for k, v := range r.Inputs {
+			if !v.IsSecret() && strings.Contains(v.String(), fakeazure.SecretMarker) {
+				t.Errorf("%s %s input %s carries a secret in clear", r.Type, r.Name, k)
+			}
+		}
+	}
+}
+
+func TestInvalidSettingsDeclareNothing(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		override, key string
+	}{
+		{"aks.taskPool.maxCuont=3", "aks.taskPool.maxCuont"},
+		{"postgres.version=12", "postgres.version"},
+		{"network.postgresSubnetCidr=10.40.0.0/24", "network.postgresSubnetCidr"},
+		{"aks.systemPool.minCount=0", "aks.systemPool.minCount"},
+		{"namePrefix=Bad_Prefix", "namePrefix"},
+		{"argo.enabled=false", "argoEvents.enabled"},
+	} {
+		s, err := tryStack("dev", tt.override)
+		if err == nil {
+			t.Errorf("%s: accepted", tt.override)
+			continue
+		}
+		var fe *settings.FieldError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "metaflow-azure:"+tt.key+":") {
+			t.Errorf("%s: error must name metaflow-azure:%s, got: %v", tt.override, tt.key, err)
+		}
+		if n := len(s.fake.Resources()); n != 0 {
+			t.Errorf("%s: %d resources declared before validation failed", tt.override, n)
+		}
+	}
+}
