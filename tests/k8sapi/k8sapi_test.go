@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -56,18 +55,34 @@ func runMain(m *testing.M) (code int) {
 	return m.Run()
 }
 
-// TestStackObjectsBecomeReady applies every object the stack declares and checks that each
-// becomes ready, that every reference resolves, and that deleting the namespaces leaves nothing.
+// TestStackObjectsBecomeReady applies every object the dev stack declares (the offline plan's
+// --manifests output) and checks that each becomes ready, that every reference resolves, and
+// that deleting the namespaces leaves nothing behind.
 func TestStackObjectsBecomeReady(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	e := testEnv
 
 	start := time.Now()
-	ms, configs := stackManifests(t, e)
-	e.record("render: stack manifests", time.Since(start))
+	plan, err := renderPlan(ctx, e.root, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.record("render: plan --stack dev --manifests", time.Since(start))
+	ms := plan.manifests
+	t.Logf("plan declares %d Kubernetes objects", len(ms))
 	if len(ms) == 0 {
 		t.Fatal("the stack declares no Kubernetes objects")
+	}
+	for _, r := range plan.helmReleases {
+		t.Logf("left out: %s — the chart cannot be fetched offline; its CRDs come from the Go module proxy "+
+			"and chart objects the stack's objects reference get logged stand-ins", r)
+	}
+	configs := embeddedMetaflowConfigs(ms)
+	if plan.config == nil {
+		t.Error("the plan has no metaflowConfig output: cannot check where tasks find their Secrets")
+	} else {
+		configs = append(configs, *plan.config)
 	}
 
 	if sets := dedupeSelectors(nodeSelectors(ms)); len(sets) > 0 {
@@ -77,7 +92,7 @@ func TestStackObjectsBecomeReady(t *testing.T) {
 	}
 
 	start = time.Now()
-	applyOrFail(t, e, ms, true)
+	applyOrFail(t, e, ms, standIns(ms, releasePrefixes(plan.helmReleases)))
 	e.record("apply: stack objects", time.Since(start))
 
 	start = time.Now()
@@ -100,9 +115,9 @@ func TestStackObjectsBecomeReady(t *testing.T) {
 	e.record("assert: namespaces deleted, nothing left", time.Since(start))
 }
 
-// applyOrFail applies namespaces first, then (for the stack) stand-ins for chart-created
-// objects, then everything else; CRDs among the objects go before all of them.
-func applyOrFail(t *testing.T, e *env, ms []manifest, withStandIns bool) {
+// applyOrFail applies CRDs among the objects first, then namespaces, then the stand-ins for
+// chart-created objects, then everything else.
+func applyOrFail(t *testing.T, e *env, ms []manifest, standIns []standIn) {
 	t.Helper()
 	ctx := t.Context()
 	if crds := ofKind(ms, "CustomResourceDefinition"); len(crds) > 0 {
@@ -113,12 +128,10 @@ func applyOrFail(t *testing.T, e *env, ms []manifest, withStandIns bool) {
 	if errs := e.applier.applyAll(ctx, ofKind(ms, "Namespace")); len(errs) > 0 {
 		t.Fatalf("apply namespaces: %v", errors.Join(errs...))
 	}
-	if withStandIns {
-		for _, s := range standIns(ms) {
-			t.Logf("stand-in: creating %s (%s)", describe(s.obj), s.reason)
-			if err := e.applier.apply(ctx, s.obj, false); err != nil {
-				t.Fatalf("stand-in %s: %v", describe(s.obj), err)
-			}
+	for _, s := range standIns {
+		t.Logf("stand-in: creating %s (%s)", describe(s.obj), s.reason)
+		if err := e.applier.apply(ctx, s.obj, false); err != nil {
+			t.Fatalf("stand-in %s: %v", describe(s.obj), err)
 		}
 	}
 	var rest []manifest
@@ -134,52 +147,6 @@ func applyOrFail(t *testing.T, e *env, ms []manifest, withStandIns bool) {
 		t.FailNow()
 	}
 	t.Logf("applied %d objects", len(ms))
-}
-
-// stackManifests renders the dev stack's objects with the offline plan. Until the plan can
-// write manifests, it falls back to the fixture shaped like them, and says so.
-func stackManifests(t *testing.T, e *env) ([]manifest, []metaflowConfig) {
-	t.Helper()
-	t.Log("left out: Helm releases (the Argo Workflows and Argo Events charts) — their charts cannot be " +
-		"fetched offline; their CRDs are installed from the Go module proxy and the chart objects the " +
-		"stack's own objects reference get logged stand-ins")
-	if !planWritesManifests(t, e.root) {
-		t.Log("plan --manifests is not available yet: using the fixture testdata/stack instead of the plan's output")
-		ms, err := loadManifests(filepath.Join("testdata", "stack"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := loadMetaflowConfigFile(filepath.Join("testdata", "stack-metaflow-config.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ms, append(embeddedMetaflowConfigs(ms), cfg)
-	}
-	dir := t.TempDir()
-	out, err := goRun(t, e.root, "plan", "--stack", "dev", "--manifests", dir)
-	if err != nil {
-		t.Fatalf("plan --manifests: %v\n%s", err, out)
-	}
-	ms, err := loadManifests(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("plan wrote %d objects", len(ms))
-	return ms, embeddedMetaflowConfigs(ms)
-}
-
-// planWritesManifests reports whether the CLI's plan command has the --manifests flag.
-func planWritesManifests(t *testing.T, root string) bool {
-	out, err := goRun(t, root, "plan", "--help")
-	return err == nil && strings.Contains(out, "--manifests")
-}
-
-func goRun(t *testing.T, root string, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), "go", append([]string{"run", "./cmd/metaflow-azure"}, args...)...)
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	return string(out), err
 }
 
 func namespaceNames(ms []manifest) []string {
@@ -200,7 +167,7 @@ func TestBrokenFixtureFailsEachAssertion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	applyOrFail(t, e, ms, false)
+	applyOrFail(t, e, ms, nil)
 	results := runChecks(ctx, &subject{client: e.cluster.client, manifests: ms, configs: embeddedMetaflowConfigs(ms)}, brokenDeadline)
 
 	cases := []struct {

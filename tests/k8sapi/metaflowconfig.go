@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +15,7 @@ import (
 // Metaflow settings whose values name Kubernetes objects that tasks need at run time.
 const (
 	mfSecrets            = "METAFLOW_KUBERNETES_SECRETS"
+	mfArgoSecrets        = "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS"
 	mfNamespace          = "METAFLOW_KUBERNETES_NAMESPACE"
 	mfServiceAccount     = "METAFLOW_KUBERNETES_SERVICE_ACCOUNT"
 	mfEventsSA           = "METAFLOW_ARGO_EVENTS_SERVICE_ACCOUNT"
@@ -41,18 +41,20 @@ func (m metaflowConfig) taskNamespace() string {
 	return m.namespace
 }
 
-// secretProblems: every Secret METAFLOW_KUBERNETES_SECRETS names must exist where tasks run,
-// or every task pod fails to start.
+// secretProblems: every Secret METAFLOW_KUBERNETES_SECRETS (and its Argo Workflows twin) names
+// must exist where tasks run, or every task pod fails to start.
 func (m metaflowConfig) secretProblems(ctx context.Context, c kubernetes.Interface) []string {
 	var problems []string
 	ns := m.taskNamespace()
-	for name := range strings.SplitSeq(m.values[mfSecrets], ",") {
-		name = strings.TrimSpace(name)
-		if name == "" {
-			continue
-		}
-		if !exists(ctx, c.CoreV1().Secrets(ns).Get, name) {
-			problems = append(problems, fmt.Sprintf("%s: %s names secret %s/%s, which is not found", m.source, mfSecrets, ns, name))
+	for _, key := range []string{mfSecrets, mfArgoSecrets} {
+		for name := range strings.SplitSeq(m.values[key], ",") {
+			name = strings.TrimSpace(name)
+			if name == "" {
+				continue
+			}
+			if !exists(ctx, c.CoreV1().Secrets(ns).Get, name) {
+				problems = append(problems, fmt.Sprintf("%s: %s names secret %s/%s, which is not found", m.source, key, ns, name))
+			}
 		}
 	}
 	return problems
@@ -74,19 +76,6 @@ func (m metaflowConfig) serviceAccountProblems(ctx context.Context, c kubernetes
 	}
 	check(mfEventsSA, sensorNS)
 	return problems
-}
-
-// loadMetaflowConfigFile reads a config.json (an object of METAFLOW_* keys).
-func loadMetaflowConfigFile(path string) (metaflowConfig, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return metaflowConfig{}, fmt.Errorf("read metaflow config: %w", err)
-	}
-	values, err := parseMetaflowJSON(data)
-	if err != nil {
-		return metaflowConfig{}, fmt.Errorf("parse metaflow config %s: %w", path, err)
-	}
-	return metaflowConfig{source: "metaflow config " + path, values: values, namespace: metaflowDefaultNS}, nil
 }
 
 func parseMetaflowJSON(data []byte) (map[string]string, error) {

@@ -11,21 +11,18 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// chartNamePrefixes are the names the Argo Workflows and Argo Events Helm charts give their
-// ServiceAccounts and ClusterRoles (release "argo-workflows" -> "argo-workflows-server", ...).
-// The charts cannot be fetched offline, so a binding the stack declares to one of these
-// objects gets an explicit stand-in; any other missing name is a real failure.
-var chartNamePrefixes = []string{"argo-workflows-", "argo-events-"}
-
 // standIn is an object the test creates in place of a Helm chart's, and why.
 type standIn struct {
 	obj    *unstructured.Unstructured
 	reason string
 }
 
-// standIns returns what the bindings among ms reference, is missing from ms, and a chart
-// would create. ServiceAccounts are only stood in for in namespaces the stack declares.
-func standIns(ms []manifest) []standIn {
+// standIns returns what the bindings among ms reference, is missing from ms, and a Helm chart
+// would create: a ServiceAccount or ClusterRole whose name starts with one of chartPrefixes
+// (the releases' names). The charts cannot be fetched offline, so such objects get explicit,
+// logged stand-ins; any other missing name is a real failure. ServiceAccounts are only stood
+// in for in namespaces the stack declares.
+func standIns(ms []manifest, chartPrefixes []string) []standIn {
 	declaredNames := map[string]bool{}
 	namespaces := map[string]bool{}
 	for _, m := range ms {
@@ -37,7 +34,7 @@ func standIns(ms []manifest) []standIn {
 	var out []standIn
 	add := func(kind, ns, name, by string) {
 		key := kind + "/" + ns + "/" + name
-		if declaredNames[key] || !fromChart(name) || (ns != "" && !namespaces[ns]) {
+		if declaredNames[key] || !hasAnyPrefix(name, chartPrefixes) || (ns != "" && !namespaces[ns]) {
 			return
 		}
 		declaredNames[key] = true
@@ -50,7 +47,7 @@ func standIns(ms []manifest) []standIn {
 			o.SetAPIVersion("rbac.authorization.k8s.io/v1")
 		}
 		o.SetLabels(map[string]string{"metaflow-azure.test/stand-in": "true"})
-		out = append(out, standIn{obj: o, reason: fmt.Sprintf("a Helm chart creates it; referenced by %s", by)})
+		out = append(out, standIn{obj: o, reason: fmt.Sprintf("the Helm chart creates it; referenced by %s", by)})
 	}
 	rbs, _ := declared[rbacv1.RoleBinding](ms, "RoleBinding")
 	for _, rb := range rbs {
@@ -80,6 +77,6 @@ func addBindingStandIns(add func(kind, ns, name, by string), by, ns string, ref 
 	}
 }
 
-func fromChart(name string) bool {
-	return slices.ContainsFunc(chartNamePrefixes, func(p string) bool { return strings.HasPrefix(name, p) })
+func hasAnyPrefix(name string, prefixes []string) bool {
+	return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) })
 }

@@ -1,0 +1,108 @@
+//go:build k8sapi
+
+package k8sapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// helmReleaseType is the Pulumi type of a Helm release: its chart is fetched at deploy time,
+// which the offline plan (and so this tier) cannot do.
+const helmReleaseType = "kubernetes:helm.sh/v3:Release"
+
+// stackPlan is what the offline plan says about the stack's Kubernetes side.
+type stackPlan struct {
+	manifests    []manifest
+	config       *metaflowConfig // the metaflowConfig output: the user's config.json
+	helmReleases []helmRelease
+}
+
+type helmRelease struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Chart     string `json:"chart"`
+	Version   string `json:"version"`
+}
+
+func (r helmRelease) String() string {
+	return fmt.Sprintf("Helm release %s (chart %s %s, namespace %s)", r.Name, r.Chart, r.Version, r.Namespace)
+}
+
+// planJSON is the part of `plan --json` the tier reads.
+type planJSON struct {
+	Resources []struct {
+		Type   string          `json:"type"`
+		Inputs json.RawMessage `json:"inputs"`
+	} `json:"resources"`
+	Outputs map[string]json.RawMessage `json:"outputs"`
+}
+
+// renderPlan runs the offline plan of the dev stack, writing every Kubernetes object to dir.
+// Secret values are the plan's fake stand-ins; --show-secrets makes Secrets real objects
+// instead of the "[secret]" placeholder, which no API server accepts as stringData.
+func renderPlan(ctx context.Context, root, dir string) (*stackPlan, error) {
+	cmd := exec.CommandContext(ctx, "go", "run", "./cmd/metaflow-azure",
+		"plan", "--stack", "dev", "--show-secrets", "--json", "--manifests", dir)
+	cmd.Dir = root
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("plan --stack dev --manifests: %w\n%s", err, stderr.String())
+	}
+	var pj planJSON
+	if err := json.Unmarshal(stdout.Bytes(), &pj); err != nil {
+		return nil, fmt.Errorf("parse plan --json: %w", err)
+	}
+	ms, err := loadManifests(dir)
+	if err != nil {
+		return nil, err
+	}
+	p := &stackPlan{manifests: ms}
+	for _, r := range pj.Resources {
+		if r.Type != helmReleaseType {
+			continue
+		}
+		var hr helmRelease
+		if err := json.Unmarshal(r.Inputs, &hr); err != nil {
+			return nil, fmt.Errorf("parse helm release inputs: %w", err)
+		}
+		p.helmReleases = append(p.helmReleases, hr)
+	}
+	if raw, ok := pj.Outputs["metaflowConfig"]; ok {
+		cfg, err := parseConfigOutput(raw)
+		if err != nil {
+			return nil, err
+		}
+		p.config = cfg
+	}
+	return p, nil
+}
+
+// parseConfigOutput reads the metaflowConfig output: the config.json text, or its object.
+func parseConfigOutput(raw json.RawMessage) (*metaflowConfig, error) {
+	data := []byte(raw)
+	var text string
+	if err := json.Unmarshal(raw, &text); err == nil {
+		data = []byte(text)
+	}
+	values, err := parseMetaflowJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("parse metaflowConfig output: %w", err)
+	}
+	return &metaflowConfig{source: "metaflowConfig output", values: values, namespace: metaflowDefaultNS}, nil
+}
+
+// releasePrefixes are the name prefixes of the objects the releases' charts create: both Argo
+// charts name theirs <release>-<component> (argo-workflows-server, ...).
+func releasePrefixes(releases []helmRelease) []string {
+	var out []string
+	for _, r := range releases {
+		out = append(out, strings.TrimSuffix(r.Name, "-")+"-")
+	}
+	return out
+}
