@@ -39,7 +39,7 @@ test-k8s:
 
 # The real-engine tier (build tag engine): the metaflow-azure engine commands run end to end with
 # the pinned Pulumi CLI on a file backend in temp dirs. The first run on a machine builds the CLI
-# into $(METAFLOW_AZURE_TOOLS_CACHE) (hack/pulumi-cli.sh, ~5-6 CPU-minutes warm deps, ~12 cold);
+# into $(METAFLOW_AZURE_TOOLS_CACHE) (hack/pulumi-cli.sh: ~4 min wall, 2.3 GB, when the Go build cache is cold);
 # built before `go test` so the build does not count against the test timeout.
 test-engine:
 	./hack/pulumi-cli.sh >/dev/null

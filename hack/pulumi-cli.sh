@@ -3,7 +3,7 @@
 # repo and prints the directory holding `pulumi` (put it first on PATH). Instant when cached.
 #
 # The CLI is not installable any other way here (no release downloads); see tools/pulumi/go.mod.
-# Cold build: about 12 CPU-minutes and 2.2 GB of memory.
+# Cold build (empty Go build cache): about 320 CPU-seconds (4 min wall on 2 cores), 2.3 GB peak.
 set -euo pipefail
 
 version=v3.274.1
@@ -18,7 +18,7 @@ if [ -x "$bindir/pulumi" ] && [ "$("$bindir/pulumi" version 2>/dev/null)" = "$ve
 fi
 
 mkdir -p "$bindir"
-echo "building pulumi $version into $bindir (about 12 CPU-minutes when cold)" >&2
+echo "building pulumi $version into $bindir (about 5 CPU-minutes and 2.3 GB of memory when cold)" >&2
 tmp="$bindir/pulumi.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
 # Build into a temporary name and rename, so an interrupted build never leaves a broken binary
