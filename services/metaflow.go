@@ -154,7 +154,6 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 	if err != nil {
 		return nil, err
 	}
-	afterMigrations := pulumi.DependsOn([]pulumi.Resource{migrations})
 
 	if _, err := newWebWorkload(ctx, webWorkload{
 		name: MetadataServiceName, component: "metadata", namespace: ns,
@@ -163,8 +162,9 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		port:    MetadataPort, probePath: "/ping", livenessDelay: 30,
 		replicas:  args.Replicas,
 		env:       dbEnv,
+		after:     []pulumi.Resource{migrations},
 		resources: resources{cpu: "250m", memory: "512Mi", memoryLimit: "1Gi"},
-	}, parent, afterMigrations); err != nil {
+	}, parent); err != nil {
 		return nil, err
 	}
 
@@ -194,8 +194,9 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		envFrom: corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{
 			SecretRef: &corev1.SecretEnvSourceArgs{Name: pulumi.String(args.CredentialsSecret)},
 		}},
+		after:     []pulumi.Resource{migrations, credentials},
 		resources: resources{cpu: "250m", memory: "1Gi", memoryLimit: "2Gi"},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{migrations, credentials})); err != nil {
+	}, parent); err != nil {
 		return nil, err
 	}
 	// The UI is static files; METAFLOW_SERVICE is the backend URL as the *browser* reaches it,

@@ -35,9 +35,11 @@ type webWorkload struct {
 	// livenessDelay gives slow starters time before they are restarted (seconds).
 	livenessDelay int
 	replicas      int
-	env           corev1.EnvVarArray
-	envFrom       corev1.EnvFromSourceArray
-	resources     resources
+	// after are what the Deployment (only) must wait for, e.g. the migrations.
+	after     []pulumi.Resource
+	env       corev1.EnvVarArray
+	envFrom   corev1.EnvFromSourceArray
+	resources resources
 }
 
 type webResources struct {
@@ -121,7 +123,7 @@ func newWebWorkload(ctx *pulumi.Context, w webWorkload, opts ...pulumi.ResourceO
 				},
 			},
 		},
-	}, opts...)
+	}, append(opts, pulumi.DependsOn(w.after))...)
 	if err != nil {
 		return nil, err
 	}

@@ -127,7 +127,7 @@ func plain(v resource.PropertyValue, showSecrets bool) any {
 	switch {
 	case v.IsSecret():
 		if !showSecrets {
-			return Redacted
+			return redact(v.SecretValue().Element)
 		}
 		return plain(v.SecretValue().Element, showSecrets)
 	case v.IsNull():
@@ -161,4 +161,27 @@ func plain(v resource.PropertyValue, showSecrets bool) any {
 		return v.ArchiveValue().Hash
 	}
 	return fmt.Sprint(v.V)
+}
+
+// redact hides a secret's values but keeps its shape, so a redacted Kubernetes Secret is still a
+// valid object (stringData stays a map of strings).
+func redact(v resource.PropertyValue) any {
+	for v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	switch {
+	case v.IsObject():
+		out := map[string]any{}
+		for k, item := range v.ObjectValue() {
+			out[string(k)] = redact(item)
+		}
+		return out
+	case v.IsArray():
+		out := make([]any, len(v.ArrayValue()))
+		for i, item := range v.ArrayValue() {
+			out[i] = redact(item)
+		}
+		return out
+	}
+	return Redacted
 }

@@ -71,6 +71,9 @@ func setUp(ctx context.Context) (*env, error) {
 	if e.cluster, err = startCluster(ctx, e.dir, e.tools, logf); err != nil {
 		return e, err
 	}
+	if err := e.checkServerVersion(); err != nil {
+		return e, err
+	}
 	if err := createNodes(ctx, e.cluster, "kwok-node", []map[string]string{{}}); err != nil {
 		return e, err
 	}
@@ -85,6 +88,22 @@ func setUp(ctx context.Context) (*env, error) {
 	}
 	e.record("apply: Argo Workflows + Argo Events CRDs", time.Since(start))
 	return e, nil
+}
+
+// checkServerVersion makes sure the version ldflags of hack/k8s-tools.sh took: without them
+// /version says v0.0.0-master, and clients that gate features on it (pulumi-kubernetes) misjudge
+// the server.
+func (e *env) checkServerVersion() error {
+	v, err := e.cluster.client.Discovery().ServerVersion()
+	if err != nil {
+		return fmt.Errorf("read server version: %w", err)
+	}
+	want := strings.TrimPrefix(filepath.Base(filepath.Dir(e.tools.KubeAPIServer)), "kube-apiserver-")
+	if v.GitVersion != want {
+		return fmt.Errorf("kube-apiserver reports version %q, want %q (version ldflags missing?)", v.GitVersion, want)
+	}
+	logf("kube-apiserver reports %s", v.GitVersion)
+	return nil
 }
 
 // installArgoCRDs applies the CRDs the stack's custom objects need: the Helm charts would

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -92,7 +93,7 @@ func TestStackObjectsBecomeReady(t *testing.T) {
 	}
 
 	start = time.Now()
-	applyOrFail(t, e, ms, standIns(ms, releasePrefixes(plan.helmReleases)))
+	applyOrFail(t, e, ms, standIns(ms, plan.helmReleases))
 	e.record("apply: stack objects", time.Since(start))
 
 	start = time.Now()
@@ -298,5 +299,54 @@ func TestServerRejectsInvalidObjects(t *testing.T) {
 	}
 	if problems := deleteNamespaces(ctx, e.cluster, e.applier.dyn, []string{"rejected"}, namespaceDeadline); len(problems) > 0 {
 		t.Errorf("delete namespace rejected: %s", strings.Join(problems, "; "))
+	}
+}
+
+// TestStandInsOnlyForChartObjects: a stand-in must never paper over a real dangling reference.
+func TestStandInsOnlyForChartObjects(t *testing.T) {
+	releases := []helmRelease{{Name: "argo-workflows", Namespace: "argo", Chart: "argo-workflows"}}
+	binding := func(subjectNS, subject, clusterRole string) manifest {
+		o := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+			"metadata": map[string]any{"name": "b", "namespace": "metaflow-jobs"},
+			"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": clusterRole},
+			"subjects": []any{map[string]any{"kind": "ServiceAccount", "name": subject, "namespace": subjectNS}},
+		}}
+		return manifest{path: "b.yaml", obj: o}
+	}
+	namespace := func(name string) manifest {
+		return manifest{path: name + ".yaml", obj: &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name},
+		}}}
+	}
+	cases := []struct {
+		name string
+		ms   []manifest
+		want []string
+	}{
+		{"chart serviceaccount and clusterrole",
+			[]manifest{namespace("argo"), namespace("metaflow-jobs"), binding("argo", "argo-workflows-server", "argo-workflows-view")},
+			[]string{"ClusterRole argo-workflows-view", "ServiceAccount argo/argo-workflows-server"}},
+		{"chart name in the wrong namespace",
+			[]manifest{namespace("argo"), namespace("metaflow-jobs"), binding("metaflow-jobs", "argo-workflows-server", "view")},
+			nil},
+		{"the reference's dangling binding",
+			[]manifest{namespace("argo"), namespace("metaflow-jobs"), binding("argo-workflows", "argo-workflows", "view")},
+			nil},
+		{"namespace the stack does not declare",
+			[]manifest{namespace("metaflow-jobs"), binding("argo", "argo-workflows-server", "view")},
+			nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, s := range standIns(tc.ms, releases) {
+				got = append(got, describe(s.obj))
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("stand-ins = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

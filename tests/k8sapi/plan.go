@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
-	"strings"
 )
 
 // helmReleaseType is the Pulumi type of a Helm release: its chart is fetched at deploy time,
@@ -95,14 +94,4 @@ func parseConfigOutput(raw json.RawMessage) (*metaflowConfig, error) {
 		return nil, fmt.Errorf("parse metaflowConfig output: %w", err)
 	}
 	return &metaflowConfig{source: "metaflowConfig output", values: values, namespace: metaflowDefaultNS}, nil
-}
-
-// releasePrefixes are the name prefixes of the objects the releases' charts create: both Argo
-// charts name theirs <release>-<component> (argo-workflows-server, ...).
-func releasePrefixes(releases []helmRelease) []string {
-	var out []string
-	for _, r := range releases {
-		out = append(out, strings.TrimSuffix(r.Name, "-")+"-")
-	}
-	return out
 }

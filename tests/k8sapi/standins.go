@@ -17,12 +17,12 @@ type standIn struct {
 	reason string
 }
 
-// standIns returns what the bindings among ms reference, is missing from ms, and a Helm chart
-// would create: a ServiceAccount or ClusterRole whose name starts with one of chartPrefixes
-// (the releases' names). The charts cannot be fetched offline, so such objects get explicit,
-// logged stand-ins; any other missing name is a real failure. ServiceAccounts are only stood
-// in for in namespaces the stack declares.
-func standIns(ms []manifest, chartPrefixes []string) []standIn {
+// standIns returns what the bindings among ms reference, is missing from ms, and one of the
+// Helm releases would create: both Argo charts name their objects <release>-<component>
+// (argo-workflows-server, ...), ServiceAccounts in the release's namespace. The charts cannot
+// be fetched offline, so such objects get explicit, logged stand-ins; any other missing name
+// (a typo, the wrong namespace) stays a failure for the references check.
+func standIns(ms []manifest, releases []helmRelease) []standIn {
 	declaredNames := map[string]bool{}
 	namespaces := map[string]bool{}
 	for _, m := range ms {
@@ -34,7 +34,7 @@ func standIns(ms []manifest, chartPrefixes []string) []standIn {
 	var out []standIn
 	add := func(kind, ns, name, by string) {
 		key := kind + "/" + ns + "/" + name
-		if declaredNames[key] || !hasAnyPrefix(name, chartPrefixes) || (ns != "" && !namespaces[ns]) {
+		if declaredNames[key] || !namespaces[ns] && ns != "" || !fromRelease(releases, ns, name) {
 			return
 		}
 		declaredNames[key] = true
@@ -77,6 +77,10 @@ func addBindingStandIns(add func(kind, ns, name, by string), by, ns string, ref 
 	}
 }
 
-func hasAnyPrefix(name string, prefixes []string) bool {
-	return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) })
+// fromRelease reports whether a release's chart creates the object: its name starts with
+// "<release>-" and, for a namespaced object, it lives in the release's namespace.
+func fromRelease(releases []helmRelease, ns, name string) bool {
+	return slices.ContainsFunc(releases, func(r helmRelease) bool {
+		return strings.HasPrefix(name, r.Name+"-") && (ns == "" || ns == r.Namespace)
+	})
 }
