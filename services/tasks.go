@@ -19,7 +19,21 @@ type TasksArgs struct {
 	// Namespace is created for tasks, workflows and Argo Events objects.
 	Namespace   string
 	Credentials AzureCredentials
+	// FlowRunners are Microsoft Entra users and groups who run flows. Azure RBAC for Kubernetes
+	// grants them the built-in kinds in the namespace; Argo's custom resources need this
+	// Kubernetes Role, which AKS evaluates beside Azure RBAC.
+	FlowRunners []Subject
 }
+
+// Subject is a Kubernetes RBAC subject for a Microsoft Entra principal: Kind User or Group,
+// Name the principal's object id.
+type Subject struct {
+	Kind string
+	Name string
+}
+
+// flowRunnerRoleName is the Role flow runners get in the task namespace.
+const flowRunnerRoleName = "metaflow-flow-runner"
 
 // Tasks is the task namespace with the ServiceAccount tasks run as, the Azure credentials they
 // read and the RBAC Argo's executor needs.
@@ -76,6 +90,28 @@ func NewTasks(ctx *pulumi.Context, name string, args *TasksArgs, opts ...pulumi.
 		Kind: pulumi.String("ServiceAccount"), Name: sa.Metadata.Name().Elem(), Namespace: ns,
 	}}, parent); err != nil {
 		return nil, err
+	}
+	if len(args.FlowRunners) > 0 {
+		subjects := rbacv1.SubjectArray{}
+		for _, r := range args.FlowRunners {
+			subjects = append(subjects, &rbacv1.SubjectArgs{
+				Kind: pulumi.String(r.Kind), Name: pulumi.String(r.Name), ApiGroup: pulumi.String("rbac.authorization.k8s.io"),
+			})
+		}
+		if err := newRoleWithBinding(ctx, name+"-flow-runners", flowRunnerRoleName, "tasks", ns, rbacv1.PolicyRuleArray{
+			&rbacv1.PolicyRuleArgs{
+				ApiGroups: pulumi.ToStringArray([]string{"argoproj.io"}),
+				Resources: pulumi.ToStringArray([]string{"workflows", "workflowtemplates", "cronworkflows", "sensors"}),
+				Verbs:     pulumi.ToStringArray([]string{"get", "list", "watch", "create", "update", "patch", "delete"}),
+			},
+			&rbacv1.PolicyRuleArgs{
+				ApiGroups: pulumi.ToStringArray([]string{"argoproj.io"}),
+				Resources: pulumi.ToStringArray([]string{"eventsources", "eventbuses", "workflowtaskresults"}),
+				Verbs:     pulumi.ToStringArray([]string{"get", "list", "watch"}),
+			},
+		}, subjects, parent); err != nil {
+			return nil, err
+		}
 	}
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"namespace":         pulumi.String(c.Namespace),

@@ -378,3 +378,37 @@ func TestInvalidSettingsDeclareNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestFlowRunnersGetNarrowAccessAsThemselves(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "prod")
+	const group = "11111111-2222-4333-8444-555555555555"
+	container, cluster := s.one(tContainer, "datastore-container"), s.one(tCluster, "aks")
+	got := map[string]string{}
+	for _, a := range s.all(tAssignment) {
+		if str(a.Inputs, "principalId") != group {
+			continue
+		}
+		if str(a.Inputs, "principalType") != "Group" {
+			t.Errorf("%s principalType %q, want Group", a.Name, str(a.Inputs, "principalType"))
+		}
+		role := str(a.Inputs, "roleDefinitionId")
+		got[role[strings.LastIndex(role, "/")+1:]] = str(a.Inputs, "scope")
+	}
+	want := map[string]string{
+		infra.RoleStorageBlobDataContributor: container.ID,
+		infra.RoleAKSClusterUser:             cluster.ID,
+		infra.RoleAKSRBACWriter:              cluster.ID + "/namespaces/metaflow-jobs",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("flow runner grants:\n got %v\nwant %v", got, want)
+	}
+	b := s.k8s("RoleBinding", "metaflow-jobs", "metaflow-flow-runner-binding")
+	subj := list(b.Inputs, "subjects")[0].ObjectValue()
+	if str(subj, "kind") != "Group" || str(subj, "name") != group {
+		t.Errorf("Argo access binding subject %v", subj)
+	}
+	if dev := runStack(t, "dev"); len(dev.kinds("RoleBinding")) != 3 {
+		t.Error("without flow runners no extra binding is declared")
+	}
+}

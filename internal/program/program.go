@@ -216,7 +216,13 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, cluster *infra
 	creds := services.AzureCredentials{ClientID: identity.ClientID, TenantID: identity.TenantID, ClientSecret: identity.ClientSecret}
 	datastoreRoot := pulumi.Sprintf("%s/%s", store.ContainerName, DatastorePrefix)
 
-	tasks, err := services.NewTasks(ctx, "tasks", &services.TasksArgs{Namespace: s.Metaflow.TaskNamespace, Credentials: creds}, onCluster)
+	var runners []services.Subject
+	for _, r := range s.Access.FlowRunners {
+		runners = append(runners, services.Subject{Kind: r.Type, Name: r.ObjectID})
+	}
+	tasks, err := services.NewTasks(ctx, "tasks", &services.TasksArgs{
+		Namespace: s.Metaflow.TaskNamespace, Credentials: creds, FlowRunners: runners,
+	}, onCluster)
 	if err != nil {
 		return nil, fmt.Errorf("declaring the task namespace: %w", err)
 	}
