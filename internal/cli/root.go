@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"metaflow-azure/internal/program"
+	"metaflow-azure/internal/stackconfig"
 )
 
 // IOStreams are the streams a command reads and writes. Machine-readable output goes to Out,
@@ -32,7 +33,7 @@ func DefaultStreams() IOStreams {
 // program or environment.
 type Options struct {
 	Streams IOStreams
-	// Program is the Pulumi program the engine commands run. Default: program.Run (the stack).
+	// Program is the Pulumi program the engine commands run. Default: the stack (program.RunWithKeys).
 	Program pulumi.RunFunc
 	// Getenv reads the environment. Default: os.Getenv.
 	Getenv func(string) string
@@ -73,7 +74,7 @@ func MainWithOptions(ctx context.Context, o *Options, args []string) int {
 // Run runs the command line with the given options and returns the command's error.
 func Run(ctx context.Context, o *Options, args []string) error {
 	if o.Program == nil {
-		o.Program = program.Run
+		o.Program = o.stackProgram
 	}
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
@@ -109,4 +110,17 @@ func (o *Options) requireStack() (string, error) {
 		return "", errors.New("--stack is required (for example --stack dev, which reads Pulumi.dev.yaml)")
 	}
 	return o.Stack, nil
+}
+
+// stackProgram is the stack program for the engine commands. The Automation API passes config to
+// an in-process program key by key, so the keys of Pulumi.<stack>.yaml are named to it; unknown
+// keys are then reported as under `pulumi up`.
+func (o *Options) stackProgram(ctx *pulumi.Context) error {
+	var keys []string
+	if cfg, err := stackconfig.Load(o.Cwd, ctx.Stack()); err == nil {
+		for k := range cfg.Values {
+			keys = append(keys, k)
+		}
+	}
+	return program.RunWithKeys(keys)(ctx)
 }

@@ -37,6 +37,21 @@ func Run(ctx *pulumi.Context) error {
 	return WithConfig(hostConfig(ctx))(ctx)
 }
 
+// RunWithKeys is Run for hosts that cannot hand over the whole config (an in-process Automation
+// API program): keys are the config keys of the stack file, read through the engine so they are
+// decrypted, and checked like the rest, so a misspelt key is reported there too.
+func RunWithKeys(keys []string) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		config := hostConfig(ctx)
+		for _, k := range keys {
+			if v, ok := ctx.GetConfig(k); ok {
+				config[k] = v
+			}
+		}
+		return WithConfig(config)(ctx)
+	}
+}
+
 // WithConfig returns the stack program for a given stack config (full keys, raw values). The
 // offline plan and tests use it with the config of a Pulumi.<stack>.yaml.
 func WithConfig(config map[string]string) pulumi.RunFunc {
