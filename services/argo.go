@@ -62,22 +62,8 @@ func NewArgo(ctx *pulumi.Context, name string, args *ArgoArgs, opts ...pulumi.Re
 	if err := ctx.RegisterComponentResource("metaflow-azure:services:Argo", name, c, opts...); err != nil {
 		return nil, err
 	}
-	parent := pulumi.Parent(c)
-	namespace, err := NewNamespace(ctx, name+"-namespace", args.Namespace, parent)
-	if err != nil {
-		return nil, err
-	}
-	release, err := helmv3.NewRelease(ctx, name, &helmv3.ReleaseArgs{
-		Name:           pulumi.String(ArgoReleaseName),
-		Chart:          pulumi.String("argo-workflows"),
-		Version:        pulumi.String(args.ChartVersion),
-		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ArgoHelmRepository)},
-		Namespace:      namespaceName(namespace),
-		Values:         argoValues(args),
-		Atomic:         pulumi.Bool(true),
-		CleanupOnFail:  pulumi.Bool(true),
-		Timeout:        pulumi.Int(600),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{args.Tasks}))
+	release, err := newArgoRelease(ctx, c, name, args.Namespace, ArgoReleaseName, "argo-workflows", args.ChartVersion,
+		argoValues(args), pulumi.DependsOn([]pulumi.Resource{args.Tasks}))
 	if err != nil {
 		return nil, err
 	}
@@ -139,4 +125,25 @@ func argoValues(args *ArgoArgs) pulumi.Map {
 			},
 		},
 	}
+}
+
+// newArgoRelease installs one of the official Argo charts, pinned, into a namespace of its own
+// that the release depends on. Atomic: a failed install or upgrade rolls back instead of leaving
+// a half-upgraded controller.
+func newArgoRelease(ctx *pulumi.Context, parent pulumi.Resource, name, namespace, release, chart, version string, values pulumi.Map, opts ...pulumi.ResourceOption) (*helmv3.Release, error) {
+	ns, err := NewNamespace(ctx, name+"-namespace", namespace, pulumi.Parent(parent))
+	if err != nil {
+		return nil, err
+	}
+	return helmv3.NewRelease(ctx, name, &helmv3.ReleaseArgs{
+		Name:           pulumi.String(release),
+		Chart:          pulumi.String(chart),
+		Version:        pulumi.String(version),
+		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ArgoHelmRepository)},
+		Namespace:      namespaceName(ns),
+		Values:         values,
+		Atomic:         pulumi.Bool(true),
+		CleanupOnFail:  pulumi.Bool(true),
+		Timeout:        pulumi.Int(600),
+	}, append(opts, pulumi.Parent(parent))...)
 }

@@ -4,7 +4,6 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -73,20 +72,8 @@ func NewArgoEvents(ctx *pulumi.Context, name string, args *ArgoEventsArgs, opts 
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
-	namespace, err := NewNamespace(ctx, name+"-namespace", args.Namespace, parent)
-	if err != nil {
-		return nil, err
-	}
-	release, err := helmv3.NewRelease(ctx, name, &helmv3.ReleaseArgs{
-		Name:           pulumi.String(ArgoEventsReleaseName),
-		Chart:          pulumi.String("argo-events"),
-		Version:        pulumi.String(args.ChartVersion),
-		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ArgoHelmRepository)},
-		Namespace:      namespaceName(namespace),
-		Atomic:         pulumi.Bool(true),
-		CleanupOnFail:  pulumi.Bool(true),
-		Timeout:        pulumi.Int(600),
-		Values: pulumi.Map{
+	release, err := newArgoRelease(ctx, c, name, args.Namespace, ArgoEventsReleaseName, "argo-events", args.ChartVersion,
+		pulumi.Map{
 			"fullnameOverride": pulumi.String(ArgoEventsReleaseName),
 			"crds":             pulumi.Map{"install": pulumi.Bool(true), "keep": pulumi.Bool(true)},
 			"configs": pulumi.Map{"jetstream": pulumi.Map{"versions": pulumi.Array{pulumi.Map{
@@ -96,8 +83,7 @@ func NewArgoEvents(ctx *pulumi.Context, name string, args *ArgoEventsArgs, opts 
 				"configReloaderImage":  pulumi.String(natsConfigReloaderImage),
 				"metricsExporterImage": pulumi.String(natsMetricsExporterImage),
 			}}}},
-		},
-	}, parent)
+		})
 	if err != nil {
 		return nil, err
 	}
