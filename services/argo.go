@@ -63,7 +63,7 @@ func NewArgo(ctx *pulumi.Context, name string, args *ArgoArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	release, err := newArgoRelease(ctx, c, name, args.Namespace, ArgoReleaseName, "argo-workflows", args.ChartVersion,
-		argoValues(args), pulumi.DependsOn([]pulumi.Resource{args.Tasks}))
+		argoValues(args))
 	if err != nil {
 		return nil, err
 	}
