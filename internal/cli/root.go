@@ -99,6 +99,7 @@ func NewRootCommand(o *Options) *cobra.Command {
 	root.PersistentFlags().StringVar(&o.Cwd, "cwd", ".", "project directory holding Pulumi.yaml")
 	root.AddCommand(
 		newPlanCommand(o),
+		newDeployerRoleCommand(o),
 		newPreviewCommand(o), newUpCommand(o), newRefreshCommand(o), newDestroyCommand(o), newOutputsCommand(o), newConfigCommand(o), newPortForwardCommand(o),
 	)
 	return root
