@@ -47,6 +47,9 @@ type ClusterArgs struct {
 	// AzureRBAC turns on AKS-managed Entra ID with Azure RBAC for Kubernetes and turns off
 	// local accounts.
 	AzureRBAC bool
+	// DeployerObjectID is who runs the stack; with AzureRBAC it needs Kubernetes admin rights
+	// to declare the in-cluster objects, which nobody has by default.
+	DeployerObjectID string
 
 	SubnetID    pulumi.StringInput
 	PodCIDR     string
@@ -69,6 +72,9 @@ type Cluster struct {
 	Kubeconfig pulumi.StringOutput
 	// TaskPool is the task node pool resource.
 	TaskPool *containerservice.AgentPool
+	// KubernetesAccess is what the Kubernetes provider must wait for before it may act: the
+	// deployer's admin role assignment when Azure RBAC is on, else nothing.
+	KubernetesAccess []pulumi.Resource
 }
 
 // NewCluster declares the identity, its subnet access, the cluster and the task pool.
@@ -208,6 +214,25 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}, parent, pulumi.IgnoreChanges([]string{"count"}))
 	if err != nil {
 		return nil, err
+	}
+
+	if args.AzureRBAC {
+		if args.DeployerObjectID == "" {
+			return nil, fmt.Errorf("internal-error: Cluster: DeployerObjectID is required with AzureRBAC")
+		}
+		admin, err := authorization.NewRoleAssignment(ctx, name+"-deployer-admin", &authorization.RoleAssignmentArgs{
+			RoleAssignmentName: pulumi.String(naming.RoleAssignmentName("aks-deployer-admin", args.DeployerObjectID, args.Name)),
+			// No principalType: the deployer may be a user or a service principal, and it
+			// already exists, so the replication race principalType avoids cannot happen.
+			PrincipalId:      pulumi.String(args.DeployerObjectID),
+			RoleDefinitionId: pulumi.String(RoleDefinitionID(args.SubscriptionID, RoleAKSRBACClusterAdmin)),
+			Scope:            cluster.ID(),
+			Description:      pulumi.String("The deployer declares Metaflow's Kubernetes objects through Azure RBAC"),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		c.KubernetesAccess = append(c.KubernetesAccess, admin)
 	}
 
 	creds := containerservice.ListManagedClusterUserCredentialsOutput(ctx, containerservice.ListManagedClusterUserCredentialsOutputArgs{

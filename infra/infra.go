@@ -18,6 +18,7 @@ const (
 	RoleAKSClusterUser             = "4abbcc35-e782-43d8-92c5-2d3473bec4f1"
 	RoleAKSContributor             = "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8"
 	RoleAKSRBACWriter              = "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb"
+	RoleAKSRBACClusterAdmin        = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 	RoleNetworkContributor         = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 )
 

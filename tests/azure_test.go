@@ -231,7 +231,7 @@ func TestRoleAssignmentsAreExactlyTheNeededOnes(t *testing.T) {
 
 	got := map[string]string{}
 	for _, a := range s.all(tAssignment) {
-		if pt := str(a.Inputs, "principalType"); pt == "" {
+		if pt := str(a.Inputs, "principalType"); pt == "" && str(a.Inputs, "principalId") != fakeazure.DeployerObjectID {
 			t.Errorf("%s has no principalType (Azure's replication race)", a.Name)
 		}
 		if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(str(a.Inputs, "roleAssignmentName")) {
@@ -410,5 +410,28 @@ func TestFlowRunnersGetNarrowAccessAsThemselves(t *testing.T) {
 	}
 	if dev := runStack(t, "dev"); len(dev.kinds("RoleBinding")) != 3 {
 		t.Error("without flow runners no extra binding is declared")
+	}
+}
+
+func TestAzureRBACGivesTheDeployerClusterAdminBeforeKubernetesObjects(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "prod")
+	var admin *fakeazure.Resource
+	for _, a := range s.all(tAssignment) {
+		if str(a.Inputs, "principalId") == fakeazure.DeployerObjectID {
+			admin = a
+		}
+	}
+	if admin == nil || !strings.HasSuffix(str(admin.Inputs, "roleDefinitionId"), infra.RoleAKSRBACClusterAdmin) || str(admin.Inputs, "scope") != s.one(tCluster, "aks").ID {
+		t.Fatalf("with aks.azureRbac the deployer needs RBAC Cluster Admin on the cluster: %v", admin)
+	}
+	if !s.waitsFor(s.all("pulumi:providers:kubernetes")[0], admin) {
+		t.Error("the Kubernetes provider must wait for the deployer's admin role")
+	}
+	dev := runStack(t, "dev")
+	for _, a := range dev.all(tAssignment) {
+		if str(a.Inputs, "principalId") == fakeazure.DeployerObjectID {
+			t.Error("without Azure RBAC the deployer gets no extra role")
+		}
 	}
 }

@@ -156,7 +156,7 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 		SubscriptionID: azure.SubscriptionId, TenantID: azure.TenantId,
 		Name: names.Cluster, DNSPrefix: names.ClusterDNSPrefix, NodeResourceGroup: names.NodeResourceGroup,
 		IdentityName: names.ClusterIdentity, KubernetesVersion: s.AKS.KubernetesVersion, SKUTier: s.AKS.SKUTier,
-		AuthorizedIPRanges: s.AKS.AuthorizedIPRanges, AzureRBAC: s.AKS.AzureRBAC,
+		AuthorizedIPRanges: s.AKS.AuthorizedIPRanges, AzureRBAC: s.AKS.AzureRBAC, DeployerObjectID: deployer.ObjectId,
 		SubnetID: net.AKSSubnetID.ToStringOutput(), PodCIDR: s.Network.PodCIDR, ServiceCIDR: s.Network.ServiceCIDR,
 		SystemPool: infra.NodePoolArgs{
 			Name: names.SystemPool, VMSize: s.AKS.SystemPool.VMSize,
@@ -223,7 +223,7 @@ type kubernetesSide struct {
 }
 
 func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, cluster *infra.Cluster, store *infra.Datastore, db *infra.Database, identity *infra.Identity) (*kubernetesSide, error) {
-	provider, err := services.NewProvider(ctx, "aks", cluster.Kubeconfig, pulumi.Parent(cluster))
+	provider, err := services.NewProvider(ctx, "aks", cluster.Kubeconfig, pulumi.Parent(cluster), pulumi.DependsOn(cluster.KubernetesAccess))
 	if err != nil {
 		return nil, fmt.Errorf("declaring the Kubernetes provider: %w", err)
 	}
