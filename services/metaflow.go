@@ -17,13 +17,16 @@ import (
 // Names and ports of the Metaflow services. The Metaflow config is derived from these same
 // values, so they cannot drift apart.
 const (
-	MetadataServiceName  = "metadata-service"
-	MetadataPort         = 8080
-	UIBackendName        = "metaflow-ui-backend"
-	UIBackendPort        = 8083
-	UIStaticName         = "metaflow-ui"
-	UIStaticPort         = 3000
-	DatabaseSecretName   = "metaflow-db"
+	MetadataServiceName = "metadata-service"
+	MetadataPort        = 8080
+	UIBackendName       = "metaflow-ui-backend"
+	UIBackendPort       = 8083
+	UIStaticName        = "metaflow-ui"
+	UIStaticPort        = 3000
+	DatabaseSecretName  = "metaflow-db"
+	// ServicesAccountName is the ServiceAccount the Metaflow services run as: their own, so
+	// workload identity can later be granted to exactly them.
+	ServicesAccountName  = "metaflow-services"
 	databasePasswordKey  = "password"
 	metaflowPythonBinary = "/opt/latest/bin/python3"
 )
@@ -97,6 +100,18 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 	}
 	ns := namespaceName(namespace)
 
+	account, err := corev1.NewServiceAccount(ctx, name+"-service-account", &corev1.ServiceAccountArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(ServicesAccountName), Namespace: ns,
+			Labels: pulumi.ToStringMap(labels(ServicesAccountName, "metadata")),
+		},
+		// The services never call the Kubernetes API.
+		AutomountServiceAccountToken: pulumi.Bool(false),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	sa := account.Metadata.Name().Elem()
 	dbSecret, err := corev1.NewSecret(ctx, name+"-db", &corev1.SecretArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name: pulumi.String(DatabaseSecretName), Namespace: ns,
@@ -122,7 +137,7 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		&corev1.EnvVarArgs{Name: pulumi.String("MF_METADATA_DB_SSL_MODE"), Value: pulumi.String("require")},
 		secretEnv("MF_METADATA_DB_PSWD", DatabaseSecretName, databasePasswordKey),
 	}
-	afterDB := pulumi.DependsOn([]pulumi.Resource{args.Database.Ready, dbSecret})
+	afterDB := pulumi.DependsOn([]pulumi.Resource{args.Database.Ready, dbSecret, account})
 
 	migrations, err := batchv1.NewJob(ctx, name+"-migrations", &batchv1.JobArgs{
 		Metadata: &metav1.ObjectMetaArgs{
@@ -136,6 +151,7 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(labels("metaflow-db-migrations", "migrations"))},
 				Spec: &corev1.PodSpecArgs{
 					RestartPolicy:                pulumi.String("OnFailure"),
+					ServiceAccountName:           sa,
 					SecurityContext:              podSecurity(),
 					AutomountServiceAccountToken: pulumi.Bool(false),
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
@@ -160,9 +176,9 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		image:   args.MetadataImage,
 		command: []string{metaflowPythonBinary, "-m", "services.metadata_service.server"},
 		port:    MetadataPort, probePath: "/ping", livenessDelay: 30,
-		replicas:  args.Replicas,
+		replicas: args.Replicas, serviceAccount: ServicesAccountName,
 		env:       dbEnv,
-		after:     []pulumi.Resource{migrations},
+		after:     []pulumi.Resource{migrations, dbSecret, account},
 		resources: resources{cpu: "250m", memory: "512Mi", memoryLimit: "1Gi"},
 	}, parent); err != nil {
 		return nil, err
@@ -189,12 +205,12 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		image:   args.MetadataImage,
 		command: []string{metaflowPythonBinary, "-m", "services.ui_backend_service.ui_server"},
 		port:    UIBackendPort, probePath: "/api/ping", livenessDelay: 60,
-		replicas: args.Replicas,
-		env:      backendEnv,
+		replicas: args.Replicas, serviceAccount: ServicesAccountName,
+		env: backendEnv,
 		envFrom: corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{
 			SecretRef: &corev1.SecretEnvSourceArgs{Name: pulumi.String(args.CredentialsSecret)},
 		}},
-		after:     []pulumi.Resource{migrations, credentials},
+		after:     []pulumi.Resource{migrations, dbSecret, credentials, account},
 		resources: resources{cpu: "250m", memory: "1Gi", memoryLimit: "2Gi"},
 	}, parent); err != nil {
 		return nil, err
@@ -205,8 +221,9 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		name: UIStaticName, component: "ui", namespace: ns,
 		image: args.UIImage,
 		port:  UIStaticPort, probePath: "/", livenessDelay: 10,
-		replicas:  args.Replicas,
+		replicas: args.Replicas, serviceAccount: ServicesAccountName,
 		env:       plainEnv("METAFLOW_SERVICE", c.UIBackend.LocalURL()),
+		after:     []pulumi.Resource{account},
 		resources: resources{cpu: "50m", memory: "128Mi", memoryLimit: "256Mi"},
 	}, parent); err != nil {
 		return nil, err

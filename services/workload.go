@@ -35,6 +35,8 @@ type webWorkload struct {
 	// livenessDelay gives slow starters time before they are restarted (seconds).
 	livenessDelay int
 	replicas      int
+	// serviceAccount the pods run as.
+	serviceAccount string
 	// after are what the Deployment (only) must wait for, e.g. the migrations.
 	after     []pulumi.Resource
 	env       corev1.EnvVarArray
@@ -97,6 +99,7 @@ func newWebWorkload(ctx *pulumi.Context, w webWorkload, opts ...pulumi.ResourceO
 				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(labels(w.name, w.component))},
 				Spec: &corev1.PodSpecArgs{
 					SecurityContext:              podSecurity(),
+					ServiceAccountName:           pulumi.String(w.serviceAccount),
 					AutomountServiceAccountToken: pulumi.Bool(false),
 					// Spread replicas over nodes so one node going away leaves the service up.
 					TopologySpreadConstraints: corev1.TopologySpreadConstraintArray{&corev1.TopologySpreadConstraintArgs{

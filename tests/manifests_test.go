@@ -61,7 +61,7 @@ func TestManifestsDecodeStrictlyIntoKubernetesTypes(t *testing.T) {
 		if stackName == "prod" {
 			roles = 4 // access.flowRunners adds the flow runners' Role and RoleBinding.
 		}
-		for kind, n := range map[string]int{"Namespace": 4, "Deployment": 3, "Service": 3, "PodDisruptionBudget": 3, "Job": 1, "Secret": 3, "ServiceAccount": 2, "Role": roles, "RoleBinding": roles, "EventBus": 1, "EventSource": 1} {
+		for kind, n := range map[string]int{"Namespace": 4, "Deployment": 3, "Service": 3, "PodDisruptionBudget": 3, "Job": 1, "Secret": 3, "ServiceAccount": 3, "Role": roles, "RoleBinding": roles, "EventBus": 1, "EventSource": 1} {
 			if kinds[kind] != n {
 				t.Errorf("%s: %d %s manifests, want %d", stackName, kinds[kind], kind, n)
 			}

@@ -102,6 +102,10 @@ func TestDeploymentsArePinnedProbedAndBounded(t *testing.T) {
 		if str(c, "resources.requests.cpu") == "" || str(c, "resources.requests.memory") == "" || str(c, "resources.limits.memory") == "" {
 			t.Errorf("%s needs CPU/memory requests and a memory limit: %v", name, c["resources"])
 		}
+		if got := str(dep.Inputs, "spec.template.spec.serviceAccountName"); got != services.ServicesAccountName {
+			t.Errorf("%s runs as %q, want its own ServiceAccount %s", name, got, services.ServicesAccountName)
+		}
+		s.k8s("ServiceAccount", "metaflow", services.ServicesAccountName)
 		if priv, _ := boolean(c, "securityContext.allowPrivilegeEscalation"); priv {
 			t.Errorf("%s allows privilege escalation", name)
 		}

@@ -129,7 +129,7 @@ type Metaflow struct {
 	MetadataImage string `json:"metadataImage"`
 	// UIImage serves the UI's static files. Default: public.ecr.aws/outerbounds/metaflow_ui:v1.3.3.
 	UIImage string `json:"uiImage"`
-	// Replicas of each Metaflow service, 1–10. Default: 2.
+	// Replicas of each Metaflow service, 2–10. Default: 2.
 	Replicas int `json:"replicas"`
 	// Namespace holds the Metaflow services. Default: metaflow.
 	Namespace string `json:"namespace"`

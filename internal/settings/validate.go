@@ -28,6 +28,7 @@ const (
 	minSoftDeleteDays  = 1
 	maxSoftDeleteDays  = 365
 	maxSecretDays      = 730
+	minReplicas        = 2
 	maxReplicas        = 10
 	maxAuthorizedRange = 200
 )
@@ -291,8 +292,8 @@ func (p *problems) access(s *Settings) {
 func (p *problems) services(s *Settings) {
 	p.image("metaflow.metadataImage", s.Metaflow.MetadataImage)
 	p.image("metaflow.uiImage", s.Metaflow.UIImage)
-	if r := s.Metaflow.Replicas; r < 1 || r > maxReplicas {
-		p.add("metaflow.replicas", "%d must be between 1 and %d", r, maxReplicas)
+	if r := s.Metaflow.Replicas; r < minReplicas || r > maxReplicas {
+		p.add("metaflow.replicas", "%d must be between %d and %d (two or more keep the services up while a node drains)", r, minReplicas, maxReplicas)
 	}
 	namespaces := []struct{ path, name string }{
 		{"metaflow.namespace", s.Metaflow.Namespace},
