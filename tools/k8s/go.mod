@@ -5,7 +5,7 @@ module metaflow-azure/tools/k8s
 
 go 1.25.0
 
-require k8s.io/kubernetes v1.35.4
+require k8s.io/kubernetes v1.35.4 // indirect
 
 require (
 	cel.dev/expr v0.24.0 // indirect
