@@ -11,10 +11,12 @@ import (
 	"regexp"
 
 	"github.com/spf13/cobra"
+
+	"metaflow-azure/internal/program"
 )
 
 // metaflowConfigOutput is the stack output holding ~/.metaflowconfig/config.json as JSON text.
-const metaflowConfigOutput = "metaflowConfig"
+const metaflowConfigOutput = program.OutputMetaflowConfig
 
 // profileName is what Metaflow accepts in METAFLOW_PROFILE and we accept in a file name.
 var profileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -36,17 +38,13 @@ replaced with --force. Prints the METAFLOW_PROFILE to use. The stack must have b
 				return fmt.Errorf("--profile: %q must be letters, digits, '_', '.' or '-', starting with a letter or digit", profile)
 			}
 			ctx := cmd.Context()
-			st, err := o.openStack(ctx, false)
-			if err != nil {
-				return err
-			}
-			outs, err := st.Outputs(ctx)
+			st, outs, err := o.deployedOutputs(ctx)
 			if err != nil {
 				return err
 			}
 			out, ok := outs[metaflowConfigOutput]
 			if !ok {
-				return fmt.Errorf("stack %q has no %s output; deploy it first with `metaflow-azure up --stack %s`", st.Name(), metaflowConfigOutput, st.Name())
+				return missingOutput(st, metaflowConfigOutput)
 			}
 			content, err := metaflowConfigJSON(out.Value)
 			if err != nil {

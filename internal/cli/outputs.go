@@ -26,11 +26,7 @@ unless --show-secrets is given. The stack must exist.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := o.openStack(ctx, false)
-			if err != nil {
-				return err
-			}
-			outs, err := st.Outputs(ctx)
+			_, outs, err := o.deployedOutputs(ctx)
 			if err != nil {
 				return err
 			}

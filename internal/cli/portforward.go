@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"metaflow-azure/internal/portforward"
+	"metaflow-azure/internal/program"
 )
 
 func newPortForwardCommand(o *Options) *cobra.Command {
@@ -24,21 +25,17 @@ Service is resolved again and the same local port reconnects. Runs until Ctrl-C.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := o.openStack(ctx, false)
+			st, outs, err := o.deployedOutputs(ctx)
 			if err != nil {
 				return err
 			}
-			outs, err := st.Outputs(ctx)
-			if err != nil {
-				return err
-			}
-			kc, ok := outs["kubeconfig"].Value.(string)
+			kc, ok := outs[program.OutputKubeconfig].Value.(string)
 			if !ok || kc == "" {
-				return fmt.Errorf("stack %q has no kubeconfig output; deploy it first with `metaflow-azure up --stack %s`", st.Name(), st.Name())
+				return missingOutput(st, program.OutputKubeconfig)
 			}
-			raw, ok := outs["portForwards"]
+			raw, ok := outs[program.OutputPortForwards]
 			if !ok {
-				return fmt.Errorf("stack %q has no portForwards output; deploy it first with `metaflow-azure up --stack %s`", st.Name(), st.Name())
+				return missingOutput(st, program.OutputPortForwards)
 			}
 			var targets []portforward.Target
 			b, err := json.Marshal(raw.Value)
@@ -46,11 +43,11 @@ Service is resolved again and the same local port reconnects. Runs until Ctrl-C.
 				err = json.Unmarshal(b, &targets)
 			}
 			if err != nil {
-				return fmt.Errorf("stack %q output portForwards: %w", st.Name(), err)
+				return fmt.Errorf("stack %q output %s: %w", st.Name(), program.OutputPortForwards, err)
 			}
 			cfg, err := portforward.RESTConfigFromKubeconfig([]byte(kc))
 			if err != nil {
-				return fmt.Errorf("stack %q output kubeconfig: %w", st.Name(), err)
+				return fmt.Errorf("stack %q output %s: %w", st.Name(), program.OutputKubeconfig, err)
 			}
 			f := &portforward.Forwarder{Config: cfg, Out: o.Streams.Out, Log: o.Streams.ErrOut}
 			fmt.Fprintf(o.Streams.ErrOut, "forwarding %d services of stack %q; Ctrl-C stops\n", len(targets), st.Name())

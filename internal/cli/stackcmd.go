@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"golang.org/x/term"
 
 	"metaflow-azure/internal/stackops"
@@ -54,6 +55,25 @@ func (o *Options) openStack(ctx context.Context, create bool) (*stackops.Stack, 
 		Progress: o.Streams.ErrOut,
 		Create:   create,
 	})
+}
+
+// deployedOutputs opens the existing --stack stack and reads its outputs, for the commands that
+// work from what `up` produced.
+func (o *Options) deployedOutputs(ctx context.Context) (*stackops.Stack, auto.OutputMap, error) {
+	st, err := o.openStack(ctx, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	outs, err := st.Outputs(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, outs, nil
+}
+
+// missingOutput says that the stack lacks an output a command needs, and how to get it.
+func missingOutput(st *stackops.Stack, name string) error {
+	return fmt.Errorf("stack %q has no %s output; deploy it first with `metaflow-azure up --stack %s`", st.Name(), name, st.Name())
 }
 
 // engineError gives an interrupted operation the shell's SIGINT exit code.
