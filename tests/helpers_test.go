@@ -120,7 +120,7 @@ func (s *stack) waitsFor(r, dep *fakeazure.Resource) bool {
 		if !ok {
 			return false
 		}
-		next := append(slices.Clone(cur.Dependencies), providerURN(cur.Provider))
+		next := append(slices.Clone(cur.Dependencies), cur.Provider)
 		for _, n := range next {
 			if n == dep.URN || walk(n) {
 				return true
@@ -129,13 +129,6 @@ func (s *stack) waitsFor(r, dep *fakeazure.Resource) bool {
 		return false
 	}
 	return walk(r.URN)
-}
-
-func providerURN(ref string) string {
-	if i := strings.LastIndex(ref, "::"); i > 0 && strings.HasPrefix(ref, "urn:pulumi:") {
-		return ref[:i]
-	}
-	return ref
 }
 
 // prop walks a dotted path ("spec.template.spec.containers") in a property map.

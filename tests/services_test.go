@@ -57,7 +57,7 @@ func TestEveryKubernetesObjectUsesTheAKSProvider(t *testing.T) {
 		t.Error("the provider must be built from the cluster's credentials")
 	}
 	for _, r := range s.fake.Resources() {
-		if strings.HasPrefix(r.Type, "kubernetes:") && providerURN(r.Provider) != p.URN {
+		if strings.HasPrefix(r.Type, "kubernetes:") && r.Provider != p.URN {
 			t.Errorf("%s %s does not use the AKS provider (%q)", r.Type, r.Name, r.Provider)
 		}
 	}

@@ -33,12 +33,13 @@ const (
 
 // Resource is one registration as the engine would see it.
 type Resource struct {
-	URN      string
-	Type     string
-	Name     string
-	ID       string
-	Custom   bool
-	Parent   string
+	URN    string
+	Type   string
+	Name   string
+	ID     string
+	Custom bool
+	Parent string
+	// Provider is the URN of the resource's explicit provider; empty for default providers.
 	Provider string
 	Protect  bool
 	// RetainOnDelete keeps the cloud resource when Pulumi deletes it.
@@ -103,7 +104,7 @@ func (a *Azure) Resources() []*Resource {
 			return
 		}
 		done[r.URN] = true
-		before := append([]string{r.Parent, providerURN(r.Provider)}, r.Dependencies...)
+		before := append([]string{r.Parent, r.Provider}, r.Dependencies...)
 		slices.Sort(before)
 		for _, u := range before {
 			if dep, ok := byURN[u]; ok {
@@ -147,7 +148,7 @@ func (a *Azure) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	r := &Resource{Type: args.TypeToken, Name: args.Name, ID: id, Custom: args.Custom, Inputs: args.Inputs}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Parent = rpc.GetParent()
-		r.Provider = rpc.GetProvider()
+		r.Provider = providerURN(rpc.GetProvider())
 		r.Protect = rpc.GetProtect()
 		r.RetainOnDelete = rpc.GetRetainOnDelete()
 		r.IgnoreChanges = rpc.GetIgnoreChanges()

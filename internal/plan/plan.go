@@ -67,7 +67,7 @@ func Build(o Options) (*Plan, error) {
 	for _, r := range fake.Resources() {
 		p.Resources = append(p.Resources, Resource{
 			URN: r.URN, Type: r.Type, Name: r.Name, Custom: r.Custom,
-			Parent: rootless(r.Parent), Provider: providerURN(r.Provider), Protect: r.Protect,
+			Parent: rootless(r.Parent), Provider: r.Provider, Protect: r.Protect,
 			Dependencies: nonNil(r.Dependencies),
 			Inputs:       plainMap(r.Inputs, o.ShowSecrets),
 			Outputs:      plainMap(r.Outputs, o.ShowSecrets),
@@ -93,15 +93,6 @@ func rootless(parent string) string {
 		return ""
 	}
 	return parent
-}
-
-// providerURN strips the "::<id>" of an explicit provider reference; resources on a default
-// provider have none.
-func providerURN(ref string) string {
-	if i := strings.LastIndex(ref, "::"); i > 0 && strings.HasPrefix(ref, "urn:pulumi:") {
-		return ref[:i]
-	}
-	return ref
 }
 
 func nonNil(s []string) []string {
