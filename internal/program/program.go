@@ -34,7 +34,11 @@ var taskPoolLabels = map[string]string{"metaflow.org/pool": "tasks"}
 // Run is the stack program as `pulumi up` runs it: it reads the stack config the language host
 // passes to the program.
 func Run(ctx *pulumi.Context) error {
-	return WithConfig(hostConfig(ctx))(ctx)
+	config, err := hostConfig(ctx)
+	if err != nil {
+		return err
+	}
+	return WithConfig(config)(ctx)
 }
 
 // RunWithKeys is Run for hosts that cannot hand over the whole config (an in-process Automation
@@ -42,7 +46,10 @@ func Run(ctx *pulumi.Context) error {
 // decrypted, and checked like the rest, so a misspelt key is reported there too.
 func RunWithKeys(keys []string) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		config := hostConfig(ctx)
+		config, err := hostConfig(ctx)
+		if err != nil {
+			return err
+		}
 		for _, k := range keys {
 			if v, ok := ctx.GetConfig(k); ok {
 				config[k] = v
@@ -80,11 +87,11 @@ func Declare(ctx *pulumi.Context, config map[string]string) (pulumi.Map, error) 
 // hostConfig collects the stack config. The language host passes all of it in PULUMI_CONFIG, so
 // unknown keys can be reported; where that is absent (an in-process Automation API program),
 // the known keys are read one by one.
-func hostConfig(ctx *pulumi.Context) map[string]string {
+func hostConfig(ctx *pulumi.Context) (map[string]string, error) {
 	config := map[string]string{}
 	if raw := os.Getenv(pulumi.EnvConfig); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &config); err != nil {
-			config = map[string]string{}
+			return nil, fmt.Errorf("reading the stack config the Pulumi language host passed in %s: %w", pulumi.EnvConfig, err)
 		}
 	}
 	for _, key := range settings.TopLevelKeys() {
@@ -93,7 +100,7 @@ func hostConfig(ctx *pulumi.Context) map[string]string {
 			config[full] = v
 		}
 	}
-	return config
+	return config, nil
 }
 
 func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
