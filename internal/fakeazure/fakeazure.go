@@ -287,9 +287,11 @@ func (a *Azure) RunDeclare(config map[string]string, declare func(*pulumi.Contex
 	var mu sync.Mutex
 	values := map[string]any{}
 	outputs := map[string]pulumi.Output{}
+	var programErr error
 	err := a.Run(config, func(ctx *pulumi.Context) error {
 		declared, err := declare(ctx)
 		if err != nil {
+			programErr = err
 			return err
 		}
 		for name, in := range declared {
@@ -303,6 +305,11 @@ func (a *Azure) RunDeclare(config map[string]string, declare func(*pulumi.Contex
 		}
 		return nil
 	})
+	if programErr != nil {
+		// The SDK wraps a program's error in a one-item multierror; the program's own words
+		// are what a user needs.
+		return nil, programErr
+	}
 	if err != nil {
 		return nil, err
 	}
