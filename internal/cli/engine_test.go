@@ -640,3 +640,34 @@ func httpEventually(t *testing.T, url, want string) {
 	}
 	t.Fatalf("GET %s: got %q, %v; want %q", url, got, err, want)
 }
+
+// TestEngineAcceptsTheRepositoryProjectFiles runs the repository's own Pulumi.yaml and stack
+// files through the real engine: the engine validates stack config against the project's config
+// declarations before any program runs, which the other engine tests, with their own minimal
+// Pulumi.yaml, never exercise. The program reads the settings as the stack program does.
+func TestEngineAcceptsTheRepositoryProjectFiles(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		p := newProject(t, "", func(ctx *pulumi.Context) error {
+			config := map[string]string{}
+			for _, key := range settings.TopLevelKeys() {
+				if v, ok := ctx.GetConfig(ctx.Project() + ":" + key); ok {
+					config[ctx.Project()+":"+key] = v
+				}
+			}
+			s, err := settings.Load(ctx.Project(), config)
+			if err != nil {
+				return err
+			}
+			ctx.Export("location", pulumi.String(s.Location))
+			return nil
+		})
+		for _, name := range []string{"Pulumi.yaml", "Pulumi." + stack + ".yaml"} {
+			b, err := os.ReadFile(filepath.Join("..", "..", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.write(name, string(b))
+		}
+		p.ok("preview", "--stack", stack)
+	}
+}
