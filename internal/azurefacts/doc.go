@@ -7,3 +7,11 @@
 //
 // It imports no Pulumi or Azure SDK, so settings validation and the fake Azure can both use it.
 package azurefacts
+
+// Short addresses of Microsoft's pages, for error messages; the *Source constants say exactly
+// which version of each was read.
+const (
+	KubernetesCalendarURL = "https://learn.microsoft.com/azure/aks/supported-kubernetes-versions"
+	PostgresCalendarURL   = "https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-version-policy"
+	RegionsURL            = "https://learn.microsoft.com/azure/reliability/regions-list"
+)

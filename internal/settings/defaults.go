@@ -20,8 +20,14 @@ func Defaults() Settings {
 			ServiceCIDR:        "10.0.0.0/16",
 		},
 		AKS: AKS{
-			// A minor AKS supports today; pinned so clusters don't drift to whatever is current.
-			KubernetesVersion: "1.35",
+			// The newest minor in AKS standard support (until June 2027, azurefacts); pinned so
+			// clusters don't drift to whatever is current.
+			KubernetesVersion: "1.36",
+			// Patches within the pinned minor arrive without a redeploy.
+			UpgradeChannel: "patch",
+			// Nothing to install, and the same identity that deploys to Azure deploys to the
+			// cluster: a laptop's az login, CI's service principal or OIDC federation.
+			KubeLogin: "token",
 			// The financially backed API server SLA is what production wants.
 			SKUTier: "Standard",
 			// Two system nodes so a node upgrade never takes the Metaflow services down.
@@ -30,7 +36,7 @@ func Defaults() Settings {
 			TaskPool: NodePool{VMSize: "Standard_D8ds_v5", MinCount: 0, MaxCount: 10},
 		},
 		Postgres: Postgres{
-			// 16 is the newest major every region offers; 12 and 13 are end of life.
+			// 16: the newest major the 2024-08-01 API lists, supported until November 2028.
 			Version: "16",
 			// General Purpose: burstable credits run out under steady metadata traffic.
 			SKU:                 "GP_Standard_D2ds_v5",

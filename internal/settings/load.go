@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // FieldError is one problem with one setting. Path is the key as `pulumi config set --path`
@@ -26,10 +27,18 @@ func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
 // namespaces (providers) are ignored. Every problem is reported, joined into one error whose
 // parts are *FieldError with the full key path ("metaflow-azure:aks.systemPool.maxCount").
 func Load(project string, config map[string]string) (*Settings, error) {
+	return LoadOn(project, config, time.Now().UTC())
+}
+
+// LoadOn is Load on a given day: versions are checked against Microsoft's support calendars
+// (internal/azurefacts) as of today.
+func LoadOn(project string, config map[string]string, today time.Time) (*Settings, error) {
 	s := Defaults()
 	errs := decodeConfig(project, config, &s)
 	if len(errs) == 0 {
-		errs = s.validate()
+		var w []string
+		errs, w = s.validate(today)
+		s.warnings = w
 	}
 	if len(errs) == 0 {
 		return &s, nil

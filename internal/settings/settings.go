@@ -29,7 +29,14 @@ type Settings struct {
 	Metaflow   Metaflow   `json:"metaflow"`
 	Argo       Argo       `json:"argo"`
 	ArgoEvents ArgoEvents `json:"argoEvents"`
+
+	// warnings are what validation found worth saying but not refusing: a version near the
+	// end of its support, a region whose capabilities the stack cannot confirm.
+	warnings []string
 }
+
+// Warnings are the validation warnings, each starting with the key it is about.
+func (s *Settings) Warnings() []string { return s.warnings }
 
 // Network holds the address plan. Pods use Azure CNI Overlay, so the AKS subnet only needs an
 // address per node, and the pod and service ranges must not overlap the VNet.
@@ -49,9 +56,20 @@ type Network struct {
 
 // AKS configures the cluster.
 type AKS struct {
-	// KubernetesVersion is pinned ("1.35" or "1.35.4"); AKS must list it as supported.
-	// Default: 1.35.
+	// KubernetesVersion is pinned ("1.36" or "1.36.4"): a minor in AKS standard support (not
+	// LTS-only, not preview) per Microsoft's calendar. Default: 1.36.
 	KubernetesVersion string `json:"kubernetesVersion"`
+	// UpgradeChannel is AKS's automatic upgrade channel: patch (patches within the pinned
+	// minor), node-image (node images only) or none. A patch-pinned kubernetesVersion needs
+	// node-image or none, or AKS's patches would make the next update a downgrade.
+	// Default: patch.
+	UpgradeChannel string `json:"upgradeChannel"`
+	// KubeLogin is how the stack's Kubernetes provider signs in to a cluster with azureRbac:
+	// token (default: an Entra token for AKS from the azure-native provider's own credentials,
+	// so whatever signs in to Azure signs in to the cluster; nothing to install) or a
+	// non-interactive kubelogin mode, which needs kubelogin on PATH: azurecli,
+	// workloadidentity (CI with OIDC federation), spn (CI with a client secret) or msi.
+	KubeLogin string `json:"kubeLogin"`
 	// SKUTier is Free or Standard (uptime SLA). Default: Standard.
 	SKUTier string `json:"skuTier"`
 	// AuthorizedIPRanges limit who reaches the API server; empty leaves it open to the internet.
@@ -77,7 +95,8 @@ type NodePool struct {
 
 // Postgres configures the Flexible Server behind the metadata service.
 type Postgres struct {
-	// Version is the major version; 14 or newer. Default: 16.
+	// Version is the major version: one in Azure standard support that the API version the
+	// stack sends (2024-08-01) lists, 14–16 today. Default: 16.
 	Version string `json:"version"`
 	// SKU is "<tier>_<size>" as the Azure CLI writes it: B_ (Burstable), GP_ (General Purpose)
 	// or MO_ (Memory Optimized), e.g. "GP_Standard_D2ds_v5". Default: GP_Standard_D2ds_v5.
@@ -120,6 +139,10 @@ type Principal struct {
 	ObjectID string `json:"objectId"`
 	// Type is User or Group.
 	Type string `json:"type"`
+	// UserPrincipalName is a User's sign-in name (user@contoso.com). Required for users:
+	// AKS names an Entra user to Kubernetes RBAC by UPN (a group by object id), so the
+	// in-cluster Role binding must use it.
+	UserPrincipalName string `json:"userPrincipalName"`
 }
 
 // Metaflow configures the Metaflow services on AKS.

@@ -2,9 +2,16 @@ package settings
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
+
+// testDay fixes the day the support calendars are read on, so the tests do not change with it.
+var testDay = time.Date(2026, time.November, 25, 0, 0, 0, 0, time.UTC)
+
+func load(config map[string]string) (*Settings, error) { return LoadOn(Project, config, testDay) }
 
 // minimal is the smallest valid config: the two required keys.
 func minimal() map[string]string {
@@ -24,7 +31,7 @@ func with(extra map[string]string) map[string]string {
 
 func TestLoadMinimalGetsDefaults(t *testing.T) {
 	t.Parallel()
-	s, err := Load(Project, minimal())
+	s, err := load(minimal())
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -39,11 +46,11 @@ func TestLoadMinimalGetsDefaults(t *testing.T) {
 
 func TestLoadComplete(t *testing.T) {
 	t.Parallel()
-	s, err := Load(Project, with(map[string]string{
+	s, err := load(with(map[string]string{
 		"metaflow-azure:protectData": "false",
 		"metaflow-azure:tags":        `{"team":"ml","cost-center":"42"}`,
 		"metaflow-azure:network":     `{"vnetCidr":"10.50.0.0/16","aksSubnetCidr":"10.50.0.0/20","postgresSubnetCidr":"10.50.16.0/28"}`,
-		"metaflow-azure:aks":         `{"kubernetesVersion":"1.34.2","skuTier":"Free","authorizedIpRanges":["203.0.113.0/24"],"azureRbac":true,"systemPool":{"vmSize":"Standard_D2ds_v5","minCount":1,"maxCount":2},"taskPool":{"maxCount":50}}`,
+		"metaflow-azure:aks":         `{"kubernetesVersion":"1.35.2","upgradeChannel":"none","skuTier":"Free","authorizedIpRanges":["203.0.113.0/24"],"azureRbac":true,"systemPool":{"vmSize":"Standard_D2ds_v5","minCount":1,"maxCount":2},"taskPool":{"maxCount":50}}`,
 		"metaflow-azure:postgres":    `{"version":15,"sku":"B_Standard_B1ms","storageGb":64,"backupRetentionDays":35,"geoRedundantBackup":true}`,
 		"metaflow-azure:storage":     `{"replication":"RAGZRS","softDeleteDays":365}`,
 		"metaflow-azure:identity":    `{"secretLifetimeDays":30}`,
@@ -106,15 +113,32 @@ func TestLoadRejects(t *testing.T) {
 		{"aks subnet too small", with(map[string]string{"metaflow-azure:network": `{"aksSubnetCidr":"10.40.0.0/28"}`}), "network.aksSubnetCidr", "usable addresses"},
 		{"pod cidr overlaps vnet", with(map[string]string{"metaflow-azure:network": `{"podCidr":"10.40.128.0/17"}`}), "network.podCidr", "must not overlap network.vnetCidr"},
 		{"service cidr reserved", with(map[string]string{"metaflow-azure:network": `{"serviceCidr":"169.254.0.0/16"}`}), "network.serviceCidr", "AKS reserves"},
-		{"k8s version shape", with(map[string]string{"metaflow-azure:aks": `{"kubernetesVersion":"v1.35"}`}), "aks.kubernetesVersion", "like 1.35"},
-		{"k8s version too old", with(map[string]string{"metaflow-azure:aks": `{"kubernetesVersion":"1.22"}`}), "aks.kubernetesVersion", "older than AKS supports"},
+		{"k8s version shape", with(map[string]string{"metaflow-azure:aks": `{"kubernetesVersion":"v1.35"}`}), "aks.kubernetesVersion", "like 1.36"},
+		{"k8s version too old", with(map[string]string{"metaflow-azure:aks": `{"kubernetesVersion":"1.22"}`}), "aks.kubernetesVersion", "past the end of AKS support"},
 		{"sku tier", with(map[string]string{"metaflow-azure:aks": `{"skuTier":"Gold"}`}), "aks.skuTier", "Free, Standard"},
 		{"authorized range", with(map[string]string{"metaflow-azure:aks": `{"authorizedIpRanges":["1.2.3.4/33"]}`}), "aks.authorizedIpRanges[0]", "not a CIDR"},
 		{"vm size shape", with(map[string]string{"metaflow-azure:aks": `{"systemPool":{"vmSize":"D4s_v5"}}`}), "aks.systemPool.vmSize", "Standard_D4ds_v5"},
 		{"system pool zero", with(map[string]string{"metaflow-azure:aks": `{"systemPool":{"minCount":0}}`}), "aks.systemPool.minCount", "between 1 and"},
 		{"min above max", with(map[string]string{"metaflow-azure:aks": `{"taskPool":{"minCount":5,"maxCount":2}}`}), "aks.taskPool.minCount", "at most maxCount"},
 		{"pool over limit", with(map[string]string{"metaflow-azure:aks": `{"taskPool":{"maxCount":1001}}`}), "aks.taskPool.maxCount", "between 1 and 1000"},
-		{"postgres 12", with(map[string]string{"metaflow-azure:postgres": `{"version":"12"}`}), "postgres.version", "from 14 to 17"},
+		{"postgres 12", with(map[string]string{"metaflow-azure:postgres": `{"version":"12"}`}), "postgres.version", "left Azure standard support"},
+		{"postgres 17 not in the API version", with(map[string]string{"metaflow-azure:postgres": `{"version":"17"}`}), "postgres.version", "2024-08-01 lists up to 16"},
+		{"postgres 18 preview", with(map[string]string{"metaflow-azure:postgres": `{"version":"18"}`}), "postgres.version", "preview"},
+		{"k8s lts only", with(map[string]string{"metaflow-azure:aks": `{"kubernetesVersion":"1.33"}`}), "aks.kubernetesVersion", "Long Term Support"},
+		{"k8s past support", with(map[string]string{"metaflow-azure:aks": `{"kubernetesVersion":"1.34"}`}), "aks.kubernetesVersion", "left AKS standard support on 2026-11-01"},
+		{"k8s preview", with(map[string]string{"metaflow-azure:aks": `{"kubernetesVersion":"1.37"}`}), "aks.kubernetesVersion", "preview"},
+		{"k8s patch pin on the patch channel", with(map[string]string{"metaflow-azure:aks": `{"kubernetesVersion":"1.35.4"}`}), "aks.kubernetesVersion", "pins a patch"},
+		{"upgrade channel moving the minor", with(map[string]string{"metaflow-azure:aks": `{"upgradeChannel":"stable"}`}), "aks.upgradeChannel", "patch, node-image, none"},
+		{"kube login", with(map[string]string{"metaflow-azure:aks": `{"kubeLogin":"devicecode"}`}), "aks.kubeLogin", "token, azurecli"},
+		{"service cidr too small", with(map[string]string{"metaflow-azure:network": `{"serviceCidr":"10.0.0.0/29"}`}), "network.serviceCidr", "/28 or larger"},
+		{"zrs without zones", with(map[string]string{"metaflow-azure:location": "westus"}), "storage.replication", "needs availability zones"},
+		{"grs without a pair", with(map[string]string{"metaflow-azure:location": "polandcentral", "metaflow-azure:storage": `{"replication":"GRS"}`}), "storage.replication", "has none"},
+		{"gzrs without zones", with(map[string]string{"metaflow-azure:location": "canadaeast", "metaflow-azure:storage": `{"replication":"GZRS"}`}), "storage.replication", "needs availability zones"},
+		{"ha without zones", with(map[string]string{"metaflow-azure:location": "northcentralus", "metaflow-azure:storage": `{"replication":"LRS"}`, "metaflow-azure:postgres": `{"highAvailability":true}`}), "postgres.highAvailability", "zone-redundant HA"},
+		{"geo backup without a two-way pair", with(map[string]string{"metaflow-azure:location": "westus3", "metaflow-azure:postgres": `{"geoRedundantBackup":true}`}), "postgres.geoRedundantBackup", "two-way pair"},
+		{"geo backup without a pair", with(map[string]string{"metaflow-azure:location": "italynorth", "metaflow-azure:postgres": `{"geoRedundantBackup":true}`}), "postgres.geoRedundantBackup", "has none"},
+		{"user runner without upn", with(map[string]string{"metaflow-azure:aks": `{"azureRbac":true}`, "metaflow-azure:access": `{"flowRunners":[{"objectId":"11111111-2222-3333-4444-555555555555","type":"User"}]}`}), "access.flowRunners[0].userPrincipalName", "user principal name"},
+		{"group runner with upn", with(map[string]string{"metaflow-azure:aks": `{"azureRbac":true}`, "metaflow-azure:access": `{"flowRunners":[{"objectId":"11111111-2222-3333-4444-555555555555","type":"Group","userPrincipalName":"a@b.c"}]}`}), "access.flowRunners[0].userPrincipalName", "only for users"},
 		{"postgres sku", with(map[string]string{"metaflow-azure:postgres": `{"sku":"Standard_B1ms"}`}), "postgres.sku", "tier B"},
 		{"ha on burstable", with(map[string]string{"metaflow-azure:postgres": `{"sku":"B_Standard_B1ms","highAvailability":true}`}), "postgres.highAvailability", "Burstable"},
 		{"postgres storage", with(map[string]string{"metaflow-azure:postgres": `{"storageGb":100}`}), "postgres.storageGb", "32, 64"},
@@ -142,7 +166,7 @@ func TestLoadRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Load(Project, tt.config)
+			_, err := load(tt.config)
 			if err == nil {
 				t.Fatalf("Load accepted the config; want an error on %s", tt.key)
 			}
@@ -155,7 +179,7 @@ func TestLoadRejects(t *testing.T) {
 
 func TestLoadReportsEveryProblem(t *testing.T) {
 	t.Parallel()
-	_, err := Load(Project, map[string]string{
+	_, err := load(map[string]string{
 		"metaflow-azure:aks":      `{"skuTier":"Gold"}`,
 		"metaflow-azure:postgres": `{"version":"12"}`,
 	})
@@ -190,5 +214,33 @@ func TestEditDistance(t *testing.T) {
 		if got := editDistance(tt.a, tt.b); got != tt.want {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
+	}
+}
+
+func TestLoadWarns(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		config map[string]string
+		day    time.Time
+		want   string
+	}{
+		{"postgres 14 near its end", with(map[string]string{"metaflow-azure:postgres": `{"version":"14"}`}), testDay, "postgres.version: PostgreSQL 14 leaves Azure standard support on 2026-12-11"},
+		{"kubernetes near its end", with(map[string]string{"metaflow-azure:aks": `{"kubernetesVersion":"1.35"}`}), time.Date(2026, time.December, 15, 0, 0, 0, 0, time.UTC), "aks.kubernetesVersion: 1.35 leaves AKS standard support on 2027-03-01"},
+		{"region without confirmed capabilities", with(map[string]string{"metaflow-azure:location": "australiacentral"}), testDay, "location: australiacentral is not in the stack's region table"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := LoadOn(Project, tc.config, tc.day)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(s.Warnings(), func(w string) bool { return strings.HasPrefix(w, tc.want) }) {
+				t.Errorf("warnings %q; want one starting %q", s.Warnings(), tc.want)
+			}
+		})
+	}
+	s, err := load(minimal())
+	if err != nil || len(s.Warnings()) != 0 {
+		t.Errorf("the defaults in westeurope warn: %q, %v", s.Warnings(), err)
 	}
 }

@@ -7,22 +7,28 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"metaflow-azure/internal/azurefacts"
 )
 
 // Limits taken from Azure's documentation; messages are built from these constants so they
 // cannot drift from the checks.
 const (
-	namePrefixMinLen   = 2
-	namePrefixMaxLen   = 8
-	maxUserTags        = 48 // Azure allows 50; the stack adds environment and managed-by.
-	tagNameMaxLen      = 512
-	tagValueMaxLen     = 256
-	minK8sMinor        = 31
-	maxPoolNodes       = 1000
-	azureReservedIPs   = 5 // Azure keeps 5 addresses of every subnet.
-	minPostgresSubnet  = 28
-	minPostgresMajor   = 14
-	maxPostgresMajor   = 17
+	namePrefixMinLen  = 2
+	namePrefixMaxLen  = 8
+	maxUserTags       = 48 // Azure allows 50; the stack adds environment and managed-by.
+	tagNameMaxLen     = 512
+	tagValueMaxLen    = 256
+	maxPoolNodes      = 1000
+	azureReservedIPs  = 5 // Azure keeps 5 addresses of every subnet.
+	minPostgresSubnet = 28
+	// maxPostgresAPIMajor is the newest server version the API version the stack sends
+	// PostgreSQL with (2024-08-01) lists in its ServerVersion enum (11–16; 17 arrives with
+	// 2024-11-01-preview), per the azure-native v20240801 SDK and the REST API spec.
+	maxPostgresAPIMajor = 16
+	// minServiceBits: the cluster DNS service takes the tenth address of the service range.
+	minServiceBits     = 28
 	minBackupDays      = 7
 	maxBackupDays      = 35
 	minSoftDeleteDays  = 1
@@ -50,7 +56,11 @@ var (
 	skuTiers          = []string{"Free", "Standard"}
 	principalTypes    = []string{"User", "Group"}
 	argoAuthModes     = []string{"client", "server"}
-	reservedTags      = []string{"environment", "managed-by"}
+	// Channels that keep the pinned minor; rapid and stable would move it.
+	upgradeChannels = []string{"patch", "node-image", "none"}
+	kubeLogins      = []string{"token", "azurecli", "workloadidentity", "spn", "msi"}
+	upnRe           = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	reservedTags    = []string{"environment", "managed-by"}
 	// AKS refuses these for pod and service ranges.
 	aksReservedRanges = []netip.Prefix{
 		netip.MustParsePrefix("169.254.0.0/16"),
@@ -60,15 +70,23 @@ var (
 	}
 )
 
-// problems collects field errors in the order the checks run.
-type problems []error
-
-func (p *problems) add(path, format string, args ...any) {
-	*p = append(*p, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+// problems collects field errors in the order the checks run, and warnings.
+type problems struct {
+	errs     []error
+	warnings []string
+	today    time.Time
 }
 
-func (s *Settings) validate() []error {
-	var p problems
+func (p *problems) add(path, format string, args ...any) {
+	p.errs = append(p.errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) warn(path, format string, args ...any) {
+	p.warnings = append(p.warnings, path+": "+fmt.Sprintf(format, args...))
+}
+
+func (s *Settings) validate(today time.Time) ([]error, []string) {
+	p := &problems{today: today}
 	p.location(s.Location)
 	p.namePrefix(s.NamePrefix)
 	p.tags(s.Tags)
@@ -76,21 +94,22 @@ func (s *Settings) validate() []error {
 	p.aks(&s.AKS)
 	p.postgres(&s.Postgres)
 	p.storage(&s.Storage)
+	p.regionCapabilities(s)
 	if d := s.Identity.SecretLifetimeDays; d < 1 || d > maxSecretDays {
 		p.add("identity.secretLifetimeDays", "%d must be between 1 and %d days", d, maxSecretDays)
 	}
 	p.access(s)
 	p.services(s)
-	return p
+	return p.errs, p.warnings
 }
 
 func (p *problems) location(loc string) {
 	switch {
 	case loc == "":
 		p.add("location", "is required: the Azure region to deploy to, e.g. westeurope (pulumi config set location westeurope)")
-	case !slices.Contains(azureRegions, loc):
+	case !slices.Contains(azurefacts.RegionNames(), loc):
 		msg := fmt.Sprintf("%q is not an Azure region name (lowercase, no spaces, e.g. westeurope)", loc)
-		if s := suggest(strings.ReplaceAll(strings.ToLower(loc), " ", ""), azureRegions); s != "" {
+		if s := suggest(strings.ReplaceAll(strings.ToLower(loc), " ", ""), azurefacts.RegionNames()); s != "" {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		}
 		p.add("location", "%s", msg)
@@ -166,6 +185,9 @@ func (p *problems) network(s *Settings) {
 	if okS && svc.Bits() < 12 {
 		p.add("network.serviceCidr", "%s is too large: AKS needs a service range of /12 or smaller", svc)
 	}
+	if okS && svc.Bits() > minServiceBits {
+		p.add("network.serviceCidr", "%s is too small: the cluster DNS service takes the tenth address of the range, so use /%d or larger", svc, minServiceBits)
+	}
 	sys, task := s.AKS.SystemPool, s.AKS.TaskPool
 	if okA {
 		// One address per node, one surge node per pool during upgrades, 5 kept by Azure.
@@ -210,10 +232,27 @@ func contains(outer, inner netip.Prefix) bool {
 func addresses(p netip.Prefix) int { return 1 << (32 - p.Bits()) }
 
 func (p *problems) aks(a *AKS) {
+	channelOK := slices.Contains(upgradeChannels, a.UpgradeChannel)
+	if !channelOK {
+		p.add("aks.upgradeChannel", "%q must be one of %s (rapid and stable would move the cluster off the pinned minor)", a.UpgradeChannel, strings.Join(upgradeChannels, ", "))
+	}
 	if m := k8sVersionRe.FindStringSubmatch(a.KubernetesVersion); m == nil {
-		p.add("aks.kubernetesVersion", "%q must be a Kubernetes version like 1.35 or 1.35.4 (quote it in YAML)", a.KubernetesVersion)
-	} else if minor, _ := strconv.Atoi(m[1]); minor < minK8sMinor {
-		p.add("aks.kubernetesVersion", "%q is older than AKS supports; use 1.%d or newer", a.KubernetesVersion, minK8sMinor)
+		p.add("aks.kubernetesVersion", "%q must be a Kubernetes version like 1.36 or 1.36.4 (quote it in YAML)", a.KubernetesVersion)
+	} else {
+		minor, _ := strconv.Atoi(m[1])
+		switch st := azurefacts.KubernetesMinorStatus(minor, p.today); st.Support {
+		case azurefacts.Unsupported:
+			p.add("aks.kubernetesVersion", "%q cannot be used: %s; use one of %s (%s)", a.KubernetesVersion, st.Why,
+				strings.Join(azurefacts.SupportedKubernetesMinors(p.today), ", "), azurefacts.KubernetesCalendarURL)
+		case azurefacts.EndingSoon:
+			p.warn("aks.kubernetesVersion", "%s; plan the upgrade to a newer minor (%s)", st.Why, strings.Join(azurefacts.SupportedKubernetesMinors(p.today), ", "))
+		}
+		if m[2] != "" && channelOK && a.UpgradeChannel == "patch" {
+			p.add("aks.kubernetesVersion", "%q pins a patch, but aks.upgradeChannel is patch: AKS would apply newer patches and the next update would ask for a downgrade; pin the minor (%q) or set aks.upgradeChannel to node-image or none", a.KubernetesVersion, "1."+m[1])
+		}
+	}
+	if !slices.Contains(kubeLogins, a.KubeLogin) {
+		p.add("aks.kubeLogin", "%q must be one of %s", a.KubeLogin, strings.Join(kubeLogins, ", "))
 	}
 	if !slices.Contains(skuTiers, a.SKUTier) {
 		p.add("aks.skuTier", "%q must be one of %s", a.SKUTier, strings.Join(skuTiers, ", "))
@@ -244,8 +283,14 @@ func (p *problems) pool(path string, np NodePool, minNodes int) {
 }
 
 func (p *problems) postgres(pg *Postgres) {
-	if major, err := strconv.Atoi(pg.Version); err != nil || major < minPostgresMajor || major > maxPostgresMajor {
-		p.add("postgres.version", "%q must be a PostgreSQL major version from %d to %d (older ones are end of life)", pg.Version, minPostgresMajor, maxPostgresMajor)
+	if major, err := strconv.Atoi(pg.Version); err != nil {
+		p.add("postgres.version", "%q must be a PostgreSQL major version such as 16", pg.Version)
+	} else if st := azurefacts.PostgresMajorStatus(major, p.today); st.Support == azurefacts.Unsupported {
+		p.add("postgres.version", "%q cannot be used: %s (%s); use 15 or 16", pg.Version, st.Why, azurefacts.PostgresCalendarURL)
+	} else if major > maxPostgresAPIMajor {
+		p.add("postgres.version", "%q is not offered by the API version the stack sends PostgreSQL with (2024-08-01 lists up to %d; %d arrives with 2024-11-01-preview, which is not generally available); use %d", pg.Version, maxPostgresAPIMajor, major, maxPostgresAPIMajor)
+	} else if st.Support == azurefacts.EndingSoon {
+		p.warn("postgres.version", "%s; upgrade the server's major version before then (docs/operations in the README)", st.Why)
 	}
 	if !pgSKURe.MatchString(pg.SKU) {
 		p.add("postgres.sku", "%q must be <tier>_<size> with tier B (Burstable), GP (General Purpose) or MO (Memory Optimized), e.g. GP_Standard_D2ds_v5", pg.SKU)
@@ -269,6 +314,36 @@ func (p *problems) storage(st *Storage) {
 	}
 }
 
+// regionCapabilities refuses options that need availability zones or a paired region where the
+// region has none (azurefacts.RegionsURL); ARM would refuse them only at create time.
+func (p *problems) regionCapabilities(s *Settings) {
+	if !slices.Contains(azurefacts.RegionNames(), s.Location) {
+		return // already reported
+	}
+	r, known := azurefacts.LookupRegion(s.Location)
+	repl := s.Storage.Replication
+	needsZones := repl == "ZRS" || repl == "GZRS" || repl == "RAGZRS"
+	needsPair := repl == "GRS" || repl == "RAGRS" || repl == "GZRS" || repl == "RAGZRS"
+	if !known {
+		if needsZones || needsPair || s.Postgres.HighAvailability || s.Postgres.GeoRedundantBackup {
+			p.warn("location", "%s is not in the stack's region table, so its availability zones and pair are not checked for storage.replication, postgres.highAvailability and postgres.geoRedundantBackup; confirm with az account list-locations", s.Location)
+		}
+		return
+	}
+	if needsZones && !r.Zones {
+		p.add("storage.replication", "%s needs availability zones, which %s does not have; use LRS or GRS (%s)", repl, s.Location, azurefacts.RegionsURL)
+	}
+	if needsPair && r.Pair == "" {
+		p.add("storage.replication", "%s copies to the paired region, and %s has none; use ZRS or LRS (%s)", repl, s.Location, azurefacts.RegionsURL)
+	}
+	if s.Postgres.HighAvailability && !r.PostgresZoneRedundantHA {
+		p.add("postgres.highAvailability", "needs zone-redundant HA, which PostgreSQL flexible server does not offer in %s; choose a region with availability zones or turn it off", s.Location)
+	}
+	if s.Postgres.GeoRedundantBackup && !r.PostgresGeoBackup {
+		p.add("postgres.geoRedundantBackup", "PostgreSQL flexible server offers geo-redundant backup only in regions with a two-way pair, and %s has none; turn it off (use a cross-region read replica instead)", s.Location)
+	}
+}
+
 func (p *problems) access(s *Settings) {
 	seen := map[string]bool{}
 	for i, fr := range s.Access.FlowRunners {
@@ -280,8 +355,13 @@ func (p *problems) access(s *Settings) {
 		} else {
 			seen[id] = true
 		}
-		if !slices.Contains(principalTypes, fr.Type) {
+		switch {
+		case !slices.Contains(principalTypes, fr.Type):
 			p.add(path+".type", "%q must be one of %s", fr.Type, strings.Join(principalTypes, ", "))
+		case fr.Type == "User" && !upnRe.MatchString(fr.UserPrincipalName):
+			p.add(path+".userPrincipalName", "%q must be the user's sign-in name (user@contoso.com): AKS names Entra users to Kubernetes RBAC by user principal name", fr.UserPrincipalName)
+		case fr.Type == "Group" && fr.UserPrincipalName != "":
+			p.add(path+".userPrincipalName", "is only for users; AKS names Entra groups by object id, so remove it")
 		}
 	}
 	if len(s.Access.FlowRunners) > 0 && !s.AKS.AzureRBAC {
