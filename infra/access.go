@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"metaflow-azure/internal/azurefacts"
 	"metaflow-azure/internal/naming"
 )
 
@@ -48,9 +49,9 @@ type FlowRunnerGrant struct {
 
 // FlowRunnerGrants are the roles every flow runner gets.
 var FlowRunnerGrants = []FlowRunnerGrant{
-	{"blob-data-contributor", RoleStorageBlobDataContributor, "container"},
-	{"aks-cluster-user", RoleAKSClusterUser, "cluster"},
-	{"aks-rbac-writer", RoleAKSRBACWriter, "namespace"},
+	{"blob-data-contributor", azurefacts.RoleStorageBlobDataContributor, "container"},
+	{"aks-cluster-user", azurefacts.RoleAKSClusterUser, "cluster"},
+	{"aks-rbac-writer", azurefacts.RoleAKSRBACWriter, "namespace"},
 }
 
 // NewFlowRunnerAccess declares the role assignments.

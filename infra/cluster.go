@@ -6,10 +6,12 @@ import (
 	"net/netip"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
-	"github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2"
+	containerservice "github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2/v20241001"
 	"github.com/pulumi/pulumi-azure-native-sdk/managedidentity/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"metaflow-azure/internal/azurefacts"
+	"metaflow-azure/internal/kubeconfig"
 	"metaflow-azure/internal/naming"
 )
 
@@ -38,8 +40,13 @@ type ClusterArgs struct {
 	DNSPrefix         string
 	NodeResourceGroup string
 	IdentityName      string
-	// KubernetesVersion is pinned ("1.35" or "1.35.4").
+	// KubernetesVersion is pinned ("1.36" or "1.36.4").
 	KubernetesVersion string
+	// UpgradeChannel is AKS's automatic upgrade channel (patch, node-image or none).
+	UpgradeChannel string
+	// KubeLogin is how the Kubernetes provider signs in to an Azure RBAC cluster: "token" or a
+	// non-interactive kubelogin mode (internal/kubeconfig).
+	KubeLogin string
 	// SKUTier is Free or Standard.
 	SKUTier string
 	// AuthorizedIPRanges limit the API server; empty leaves it public.
@@ -68,7 +75,8 @@ type Cluster struct {
 	Name          pulumi.StringOutput
 	ID            pulumi.IDOutput
 	OIDCIssuerURL pulumi.StringOutput
-	// Kubeconfig is the cluster-user kubeconfig (secret), never written to disk.
+	// Kubeconfig is the cluster-user kubeconfig made non-interactive (secret), never written to
+	// disk.
 	Kubeconfig pulumi.StringOutput
 	// TaskPool is the task node pool resource.
 	TaskPool *containerservice.AgentPool
@@ -86,6 +94,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		"Location": args.Location, "SubscriptionID": args.SubscriptionID, "TenantID": args.TenantID,
 		"Name": args.Name, "DNSPrefix": args.DNSPrefix, "NodeResourceGroup": args.NodeResourceGroup,
 		"IdentityName": args.IdentityName, "KubernetesVersion": args.KubernetesVersion, "SKUTier": args.SKUTier,
+		"UpgradeChannel": args.UpgradeChannel, "KubeLogin": args.KubeLogin,
 		"PodCIDR": args.PodCIDR, "ServiceCIDR": args.ServiceCIDR,
 	}); err != nil {
 		return nil, err
@@ -115,13 +124,15 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		RoleAssignmentName: pulumi.String(naming.RoleAssignmentName("aks-subnet", args.Name)),
 		PrincipalId:        identity.PrincipalId,
 		PrincipalType:      pulumi.String(PrincipalTypeServicePrincipal),
-		RoleDefinitionId:   pulumi.String(RoleDefinitionID(args.SubscriptionID, RoleNetworkContributor)),
+		RoleDefinitionId:   pulumi.String(RoleDefinitionID(args.SubscriptionID, azurefacts.RoleNetworkContributor)),
 		Scope:              args.SubnetID,
 		Description:        pulumi.String("AKS control plane joins nodes and load balancers to the cluster subnet"),
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
+	// AKS checks the identity's subnet access as soon as it creates the cluster.
+	clusterIdentity := afterPropagation(ctx, subnetAccess.CreatedOn, identity.ID().ToStringOutput())
 
 	var aad containerservice.ManagedClusterAADProfilePtrInput
 	if args.AzureRBAC {
@@ -148,7 +159,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		Sku:               &containerservice.ManagedClusterSKUArgs{Name: pulumi.String("Base"), Tier: pulumi.String(args.SKUTier)},
 		Identity: &containerservice.ManagedClusterIdentityArgs{
 			Type:                   containerservice.ResourceIdentityTypeUserAssigned,
-			UserAssignedIdentities: pulumi.StringArray{identity.ID().ToStringOutput()},
+			UserAssignedIdentities: pulumi.StringArray{clusterIdentity},
 		},
 		EnableRBAC:             pulumi.Bool(true),
 		AadProfile:             aad,
@@ -166,8 +177,8 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		SecurityProfile: &containerservice.ManagedClusterSecurityProfileArgs{
 			WorkloadIdentity: &containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs{Enabled: pulumi.Bool(true)},
 		},
-		// The minor version is pinned by setting; patches within it are applied by AKS.
-		AutoUpgradeProfile: &containerservice.ManagedClusterAutoUpgradeProfileArgs{UpgradeChannel: pulumi.String("patch")},
+		// The minor version is pinned by setting; the channel may apply patches within it.
+		AutoUpgradeProfile: &containerservice.ManagedClusterAutoUpgradeProfileArgs{UpgradeChannel: pulumi.String(args.UpgradeChannel)},
 		AgentPoolProfiles: containerservice.ManagedClusterAgentPoolProfileArray{
 			&containerservice.ManagedClusterAgentPoolProfileArgs{
 				Name:              pulumi.String(system.Name),
@@ -216,6 +227,19 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return nil, err
 	}
 
+	creds := containerservice.ListManagedClusterUserCredentialsOutput(ctx, containerservice.ListManagedClusterUserCredentialsOutputArgs{
+		ResourceGroupName: args.ResourceGroupName,
+		ResourceName:      cluster.Name,
+	}, pulumi.Parent(c))
+	kubeconfigRaw := creds.Kubeconfigs().Index(pulumi.Int(0)).Value().ApplyT(func(encoded string) (string, error) {
+		raw, err := base64.StdEncoding.DecodeString(encoded)
+		if err != nil {
+			return "", fmt.Errorf("decoding the AKS user kubeconfig: %w", err)
+		}
+		return string(raw), nil
+	}).(pulumi.StringOutput)
+	kubeconfigOut := kubeconfigRaw
+
 	if args.AzureRBAC {
 		if args.DeployerObjectID == "" {
 			return nil, fmt.Errorf("internal-error: Cluster: DeployerObjectID is required with AzureRBAC")
@@ -225,7 +249,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 			// No principalType: the deployer may be a user or a service principal, and it
 			// already exists, so the replication race principalType avoids cannot happen.
 			PrincipalId:      pulumi.String(args.DeployerObjectID),
-			RoleDefinitionId: pulumi.String(RoleDefinitionID(args.SubscriptionID, RoleAKSRBACClusterAdmin)),
+			RoleDefinitionId: pulumi.String(RoleDefinitionID(args.SubscriptionID, azurefacts.RoleAKSRBACClusterAdmin)),
 			Scope:            cluster.ID(),
 			Description:      pulumi.String("The deployer declares Metaflow's Kubernetes objects through Azure RBAC"),
 		}, parent)
@@ -233,24 +257,31 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 			return nil, err
 		}
 		c.KubernetesAccess = append(c.KubernetesAccess, admin)
-	}
 
-	creds := containerservice.ListManagedClusterUserCredentialsOutput(ctx, containerservice.ListManagedClusterUserCredentialsOutputArgs{
-		ResourceGroupName: args.ResourceGroupName,
-		ResourceName:      cluster.Name,
-	}, pulumi.Parent(c))
-	kubeconfig := creds.Kubeconfigs().Index(pulumi.Int(0)).Value().ApplyT(func(encoded string) (string, error) {
-		raw, err := base64.StdEncoding.DecodeString(encoded)
-		if err != nil {
-			return "", fmt.Errorf("decoding the AKS user kubeconfig: %w", err)
+		// AKS returns an exec kubeconfig that signs in with a device code; the provider
+		// gets one that needs no person, once the admin assignment has propagated.
+		ready := afterPropagation(ctx, admin.CreatedOn, kubeconfigRaw)
+		if args.KubeLogin == kubeconfig.ModeToken {
+			token := authorization.GetClientTokenOutput(ctx, authorization.GetClientTokenOutputArgs{
+				Endpoint: ready.ApplyT(func(string) string { return kubeconfig.AKSServerAppID }).(pulumi.StringOutput).ToStringPtrOutput(),
+			}, pulumi.Parent(c))
+			kubeconfigOut = pulumi.All(ready, token.Token()).ApplyT(func(vs []any) (string, error) {
+				out, err := kubeconfig.NonInteractive([]byte(vs[0].(string)), kubeconfig.ModeToken, vs[1].(string))
+				return string(out), err
+			}).(pulumi.StringOutput)
+		} else {
+			mode := args.KubeLogin
+			kubeconfigOut = ready.ApplyT(func(raw string) (string, error) {
+				out, err := kubeconfig.NonInteractive([]byte(raw), mode, "")
+				return string(out), err
+			}).(pulumi.StringOutput)
 		}
-		return string(raw), nil
-	}).(pulumi.StringOutput)
+	}
 
 	c.Name = cluster.Name
 	c.ID = cluster.ID()
 	c.OIDCIssuerURL = cluster.OidcIssuerProfile.IssuerURL().Elem()
-	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
+	c.Kubeconfig = pulumi.ToSecret(kubeconfigOut).(pulumi.StringOutput)
 	c.TaskPool = taskPool
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"name":          c.Name,
@@ -260,13 +291,23 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	})
 }
 
-// DNSServiceIP is the cluster DNS address AKS expects: the tenth address of the service range.
+// DNSServiceIP is the cluster DNS address: the tenth address of the service range (AKS's own
+// default, 10.0.0.10 in 10.0.0.0/16). It must lie inside the range, so the range must be /28 or
+// larger.
 func DNSServiceIP(serviceCIDR string) (string, error) {
 	p, err := netip.ParsePrefix(serviceCIDR)
 	if err != nil {
 		return "", fmt.Errorf("service CIDR %q: %w", serviceCIDR, err)
 	}
-	a := p.Masked().Addr().As4()
-	a[3] += 10
-	return netip.AddrFrom4(a).String(), nil
+	if !p.Addr().Is4() {
+		return "", fmt.Errorf("service CIDR %q is not IPv4", serviceCIDR)
+	}
+	addr := p.Masked().Addr()
+	for range 10 {
+		addr = addr.Next()
+	}
+	if !p.Contains(addr) {
+		return "", fmt.Errorf("service CIDR %q is too small for the DNS service address (the tenth address); use /28 or larger", serviceCIDR)
+	}
+	return addr.String(), nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi-azuread/sdk/v5/go/azuread"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"metaflow-azure/internal/azurefacts"
 	"metaflow-azure/internal/naming"
 )
 
@@ -91,9 +92,9 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 		logical, role, why string
 		scope              pulumi.StringInput
 	}{
-		{"blob-data-contributor", RoleStorageBlobDataContributor, "Metaflow tasks and the UI backend read and write artifacts in the datastore container", args.ContainerID},
-		{"aks-cluster-user", RoleAKSClusterUser, "Lets the Metaflow service principal fetch cluster-user credentials", args.ClusterID},
-		{"aks-contributor", RoleAKSContributor, "Lets the Metaflow service principal read and operate the AKS cluster", args.ClusterID},
+		{"blob-data-contributor", azurefacts.RoleStorageBlobDataContributor, "Metaflow tasks and the UI backend read and write artifacts in the datastore container", args.ContainerID},
+		{"aks-cluster-user", azurefacts.RoleAKSClusterUser, "Lets the Metaflow service principal fetch cluster-user credentials", args.ClusterID},
+		{"aks-contributor", azurefacts.RoleAKSContributor, "Lets the Metaflow service principal read and operate the AKS cluster", args.ClusterID},
 	} {
 		if _, err := authorization.NewRoleAssignment(ctx, name+"-"+g.logical, &authorization.RoleAssignmentArgs{
 			RoleAssignmentName: pulumi.String(naming.RoleAssignmentName(g.logical, args.AssignmentKey)),

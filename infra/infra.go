@@ -12,16 +12,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Built-in Azure role definition GUIDs (the same in every tenant).
-const (
-	RoleStorageBlobDataContributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
-	RoleAKSClusterUser             = "4abbcc35-e782-43d8-92c5-2d3473bec4f1"
-	RoleAKSContributor             = "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8"
-	RoleAKSRBACWriter              = "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb"
-	RoleAKSRBACClusterAdmin        = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
-	RoleNetworkContributor         = "4d97b98b-1d4f-4787-a291-c67834d212e7"
-)
-
 // PrincipalTypeServicePrincipal and friends are set on every role assignment: Azure then skips
 // the directory lookup that fails with PrincipalNotFound while a new principal replicates.
 const (

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"metaflow-azure/infra"
+	"metaflow-azure/internal/azurefacts"
 	"metaflow-azure/internal/fakeazure"
 	"metaflow-azure/internal/program"
 	"metaflow-azure/internal/settings"
@@ -18,13 +18,13 @@ const (
 	tStorage     = "azure-native:storage:StorageAccount"
 	tBlobService = "azure-native:storage:BlobServiceProperties"
 	tContainer   = "azure-native:storage:BlobContainer"
-	tServer      = "azure-native:dbforpostgresql:Server"
-	tConfig      = "azure-native:dbforpostgresql:Configuration"
-	tDatabase    = "azure-native:dbforpostgresql:Database"
+	tServer      = "azure-native:dbforpostgresql/v20240801:Server"
+	tConfig      = "azure-native:dbforpostgresql/v20240801:Configuration"
+	tDatabase    = "azure-native:dbforpostgresql/v20240801:Database"
 	tSubnet      = "azure-native:network:Subnet"
 	tDNSLink     = "azure-native:network:VirtualNetworkLink"
-	tCluster     = "azure-native:containerservice:ManagedCluster"
-	tAgentPool   = "azure-native:containerservice:AgentPool"
+	tCluster     = "azure-native:containerservice/v20241001:ManagedCluster"
+	tAgentPool   = "azure-native:containerservice/v20241001:AgentPool"
 	tAssignment  = "azure-native:authorization:RoleAssignment"
 	tRG          = "azure-native:resources:ResourceGroup"
 	tApp         = "azuread:index/application:Application"
@@ -146,13 +146,14 @@ func TestClusterShape(t *testing.T) {
 	c := s.one(tCluster, "aks")
 	aksSubnet := s.one(tSubnet, "network-aks")
 	checks := map[string]string{
-		"kubernetesVersion":                "1.35",
-		"sku.tier":                         "Standard",
-		"identity.type":                    "UserAssigned",
-		"networkProfile.networkPlugin":     "azure",
-		"networkProfile.networkPluginMode": "overlay",
-		"networkProfile.podCidr":           "10.244.0.0/14",
-		"networkProfile.dnsServiceIP":      "10.0.0.10",
+		"kubernetesVersion":                 "1.36",
+		"autoUpgradeProfile.upgradeChannel": "patch",
+		"sku.tier":                          "Standard",
+		"identity.type":                     "UserAssigned",
+		"networkProfile.networkPlugin":      "azure",
+		"networkProfile.networkPluginMode":  "overlay",
+		"networkProfile.podCidr":            "10.244.0.0/14",
+		"networkProfile.dnsServiceIP":       "10.0.0.10",
 	}
 	for path, want := range checks {
 		if got := str(c.Inputs, path); got != want {
@@ -200,11 +201,18 @@ func TestClusterShape(t *testing.T) {
 			subnetAccess = a
 		}
 	}
-	if subnetAccess == nil || !strings.HasSuffix(str(subnetAccess.Inputs, "roleDefinitionId"), infra.RoleNetworkContributor) {
+	if subnetAccess == nil || !strings.HasSuffix(str(subnetAccess.Inputs, "roleDefinitionId"), azurefacts.RoleNetworkContributor) {
 		t.Fatal("the AKS identity needs Network Contributor on its subnet")
 	}
 	if !slices.Contains(c.Dependencies, subnetAccess.URN) {
 		t.Error("the cluster must wait for its subnet access")
+	}
+	// The identity reaches the cluster only through the propagation gate on that assignment.
+	if deps := c.PropertyDependencies["identity"]; !slices.Contains(deps, subnetAccess.URN) {
+		t.Errorf("the cluster's identity input must come through the subnet access's propagation wait; its dependencies are %v", deps)
+	}
+	if str(subnetAccess.Outputs, "createdOn") == "" {
+		t.Error("the fake must answer createdOn for role assignments, as ARM does")
 	}
 }
 
@@ -243,9 +251,9 @@ func TestRoleAssignmentsAreExactlyTheNeededOnes(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		infra.RoleStorageBlobDataContributor: container.ID,
-		infra.RoleAKSClusterUser:             cluster.ID,
-		infra.RoleAKSContributor:             cluster.ID,
+		azurefacts.RoleStorageBlobDataContributor: container.ID,
+		azurefacts.RoleAKSClusterUser:             cluster.ID,
+		azurefacts.RoleAKSContributor:             cluster.ID,
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("service principal grants:\n got %v\nwant %v", got, want)
@@ -396,17 +404,21 @@ func TestFlowRunnersGetNarrowAccessAsThemselves(t *testing.T) {
 		got[role[strings.LastIndex(role, "/")+1:]] = str(a.Inputs, "scope")
 	}
 	want := map[string]string{
-		infra.RoleStorageBlobDataContributor: container.ID,
-		infra.RoleAKSClusterUser:             cluster.ID,
-		infra.RoleAKSRBACWriter:              cluster.ID + "/namespaces/metaflow-jobs",
+		azurefacts.RoleStorageBlobDataContributor: container.ID,
+		azurefacts.RoleAKSClusterUser:             cluster.ID,
+		azurefacts.RoleAKSRBACWriter:              cluster.ID + "/namespaces/metaflow-jobs",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("flow runner grants:\n got %v\nwant %v", got, want)
 	}
+	// AKS names Entra groups to Kubernetes RBAC by object id and users by UPN.
 	b := s.k8s("RoleBinding", "metaflow-jobs", "metaflow-flow-runner-binding")
-	subj := list(b.Inputs, "subjects")[0].ObjectValue()
-	if str(subj, "kind") != "Group" || str(subj, "name") != group {
-		t.Errorf("Argo access binding subject %v", subj)
+	subjects := map[string]string{}
+	for _, v := range list(b.Inputs, "subjects") {
+		subjects[str(v.ObjectValue(), "kind")] = str(v.ObjectValue(), "name")
+	}
+	if subjects["Group"] != group || subjects["User"] != "alice@example.com" || len(subjects) != 2 {
+		t.Errorf("Argo access binding subjects %v; want the group by object id and the user by UPN", subjects)
 	}
 	if dev := runStack(t, "dev"); len(dev.kinds("RoleBinding")) != 3 {
 		t.Error("without flow runners no extra binding is declared")
@@ -422,7 +434,7 @@ func TestAzureRBACGivesTheDeployerClusterAdminBeforeKubernetesObjects(t *testing
 			admin = a
 		}
 	}
-	if admin == nil || !strings.HasSuffix(str(admin.Inputs, "roleDefinitionId"), infra.RoleAKSRBACClusterAdmin) || str(admin.Inputs, "scope") != s.one(tCluster, "aks").ID {
+	if admin == nil || !strings.HasSuffix(str(admin.Inputs, "roleDefinitionId"), azurefacts.RoleAKSRBACClusterAdmin) || str(admin.Inputs, "scope") != s.one(tCluster, "aks").ID {
 		t.Fatalf("with aks.azureRbac the deployer needs RBAC Cluster Admin on the cluster: %v", admin)
 	}
 	if !s.waitsFor(s.all("pulumi:providers:kubernetes")[0], admin) {

@@ -36,6 +36,11 @@ func runStack(t *testing.T, name string, overrides ...string) *stack {
 }
 
 func tryStack(name string, overrides ...string) (*stack, error) {
+	return runWithPrevious(name, nil, overrides...)
+}
+
+// runWithPrevious runs the stack as if it had been deployed before with these stack outputs.
+func runWithPrevious(name string, previous map[string]any, overrides ...string) (*stack, error) {
 	cfg, err := stackconfig.Load("..", name)
 	if err != nil {
 		return nil, err
@@ -47,6 +52,9 @@ func tryStack(name string, overrides ...string) (*stack, error) {
 		}
 	}
 	fake := fakeazure.New(cfg.Project, cfg.Stack)
+	if previous != nil {
+		fake.SetPreviousOutputs(previous)
+	}
 	outputs, err := fake.RunDeclare(cfg.Values, func(ctx *pulumi.Context) (pulumi.Map, error) {
 		return program.Declare(ctx, cfg.Values)
 	})

@@ -157,6 +157,10 @@ func TestPlanHumanOutput(t *testing.T) {
 	for _, want := range []string{
 		"metaflow-azure/dev:", "metaflow-azure:infra:Database database", "└─ ", "allowBlobPublicAccess=false",
 		"Outputs:", "kubeconfig", "[secret]", "chart=argo-workflows@0.47.5",
+		// A reviewer sees what a role assignment grants, to whom and where.
+		`role="Network Contributor" principalType=ServicePrincipal scope=rg-`,
+		`role="Storage Blob Data Contributor" principalType=ServicePrincipal scope=rg-`,
+		"/Microsoft.Storage/storageAccounts/",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("human plan lacks %q", want)

@@ -63,7 +63,7 @@ func TestEveryKubernetesObjectUsesTheAKSProvider(t *testing.T) {
 	}
 	inv := s.fake.Invokes()
 	if !slices.ContainsFunc(inv, func(i fakeazure.Invoke) bool {
-		return i.Token == "azure-native:containerservice:listManagedClusterUserCredentials"
+		return i.Token == "azure-native:containerservice/v20241001:listManagedClusterUserCredentials"
 	}) {
 		t.Error("the kubeconfig must come from the user-credentials invoke")
 	}

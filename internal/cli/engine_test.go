@@ -28,6 +28,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"metaflow-azure/internal/portforward/pftest"
+	"metaflow-azure/internal/program"
 	"metaflow-azure/internal/settings"
 )
 
@@ -669,5 +670,40 @@ func TestEngineAcceptsTheRepositoryProjectFiles(t *testing.T) {
 			p.write(name, string(b))
 		}
 		p.ok("preview", "--stack", stack)
+	}
+}
+
+// TestEngineReadsTheStacksOwnLastDeployment proves on the real engine what the program relies on
+// to refuse changes Azure cannot apply (internal/transitions): a stack reference to the stack
+// itself reads the outputs of its last deployment, and nothing before the first.
+func TestEngineReadsTheStacksOwnLastDeployment(t *testing.T) {
+	p := newProject(t, devStack, func(ctx *pulumi.Context) error {
+		prev, err := program.PreviousApplied(ctx)
+		if err != nil {
+			return err
+		}
+		seen := "nothing"
+		if prev != nil {
+			seen = prev.SystemPoolVMSize
+		}
+		ctx.Export("previousSystemPoolVmSize", pulumi.String(seen))
+		ctx.Export(program.OutputAppliedSettings, pulumi.Map{"systemPoolVmSize": pulumi.String("Standard_D4ds_v5")})
+		return nil
+	})
+	read := func() string {
+		var outs map[string]any
+		r := p.ok("outputs", "--stack", "dev", "--json")
+		if err := json.Unmarshal([]byte(r.out), &outs); err != nil {
+			t.Fatalf("outputs --json: %v\n%s", err, r.out)
+		}
+		return fmt.Sprint(outs["previousSystemPoolVmSize"])
+	}
+	p.ok("up", "--stack", "dev", "--yes")
+	if got := read(); got != "nothing" {
+		t.Errorf("first deployment saw a previous one: %q", got)
+	}
+	p.ok("up", "--stack", "dev", "--yes")
+	if got := read(); got != "Standard_D4ds_v5" {
+		t.Errorf("second deployment read %q from the first; want Standard_D4ds_v5", got)
 	}
 }

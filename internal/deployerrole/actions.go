@@ -73,32 +73,33 @@ var azureTokens = map[string]azureToken{
 	},
 	"azure-native:storage:BlobContainer": {resource: "Microsoft.Storage/storageAccounts/blobServices/containers"},
 
-	"azure-native:dbforpostgresql:Server": {resource: "Microsoft.DBforPostgreSQL/flexibleServers", extra: []extraAction{
+	"azure-native:dbforpostgresql/v20240801:Server": {resource: "Microsoft.DBforPostgreSQL/flexibleServers", extra: []extraAction{
 		{subnetJoin, "private access: the server is injected into the delegated subnet"},
 		{"Microsoft.Network/privateDnsZones/join/action", "private access: the server registers its address in our private DNS zone"},
 	}},
-	"azure-native:dbforpostgresql:Configuration": {
+	"azure-native:dbforpostgresql/v20240801:Configuration": {
 		resource: "Microsoft.DBforPostgreSQL/flexibleServers/configurations",
 		noDelete: "server parameters always exist; ARM can only set them",
 	},
-	"azure-native:dbforpostgresql:Database": {resource: "Microsoft.DBforPostgreSQL/flexibleServers/databases"},
+	"azure-native:dbforpostgresql/v20240801:Database": {resource: "Microsoft.DBforPostgreSQL/flexibleServers/databases"},
 
 	"azure-native:managedidentity:UserAssignedIdentity": {resource: "Microsoft.ManagedIdentity/userAssignedIdentities"},
 	"azure-native:authorization:RoleAssignment":         {resource: "Microsoft.Authorization/roleAssignments"},
 
-	"azure-native:containerservice:ManagedCluster": {resource: "Microsoft.ContainerService/managedClusters", extra: []extraAction{
+	"azure-native:containerservice/v20241001:ManagedCluster": {resource: "Microsoft.ContainerService/managedClusters", extra: []extraAction{
 		{subnetJoin, "the system pool's nodes join the AKS subnet"},
 		{"Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", "the cluster runs as our user-assigned identity; attaching an identity is checked on the caller"},
 	}},
-	"azure-native:containerservice:AgentPool": {resource: "Microsoft.ContainerService/managedClusters/agentPools", extra: []extraAction{
+	"azure-native:containerservice/v20241001:AgentPool": {resource: "Microsoft.ContainerService/managedClusters/agentPools", extra: []extraAction{
 		{subnetJoin, "the task pool's nodes join the AKS subnet"},
 	}},
 
 	// Functions (invokes) the program calls.
-	"azure-native:containerservice:listManagedClusterUserCredentials": {extra: []extraAction{
+	"azure-native:containerservice/v20241001:listManagedClusterUserCredentials": {extra: []extraAction{
 		{"Microsoft.ContainerService/managedClusters/listClusterUserCredential/action", "the Kubernetes provider's kubeconfig comes from the cluster-user credentials (a POST)"},
 	}},
 	"azure-native:authorization:getClientConfig": {none: "reads the signed-in identity from its token; no ARM request"},
+	"azure-native:authorization:getClientToken":  {none: "asks Microsoft Entra ID for a token for AKS (aks.kubeLogin token); no ARM request"},
 }
 
 // kubernetesDataAction is the Azure RBAC data action the deployer needs on a cluster that

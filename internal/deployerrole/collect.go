@@ -50,7 +50,7 @@ func Collect(configs []*stackconfig.Config, declare DeclareFunc) (*Declared, err
 		for _, r := range fake.Resources() {
 			tokens[r.Type] = true
 			switch r.Type {
-			case "azure-native:containerservice:ManagedCluster":
+			case "azure-native:containerservice/v20241001:ManagedCluster":
 				if boolAt(r.Inputs, "aadProfile", "enableAzureRBAC") && !slices.Contains(d.KubernetesAzureRBAC, cfg.Stack) {
 					d.KubernetesAzureRBAC = append(d.KubernetesAzureRBAC, cfg.Stack)
 				}

@@ -67,7 +67,7 @@ func TestCommandPrintsRoleAndChecksIt(t *testing.T) {
 		t.Fatalf("exit %d, want 1; stderr %s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[1], removed) || !strings.Contains(lines[1], "azure-native:containerservice:ManagedCluster") {
+	if len(lines) != 2 || !strings.Contains(lines[1], removed) || !strings.Contains(lines[1], "azure-native:containerservice/v20241001:ManagedCluster") {
 		t.Errorf("stdout should list exactly %s and the type needing it:\n%s", removed, stdout)
 	}
 	if !strings.Contains(stderr, "lacks 1 of the") {

@@ -1,7 +1,9 @@
 package fakeazure
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -91,7 +93,7 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 		set("name", str(in, "containerName"))
 		return fmt.Sprintf("%s/providers/Microsoft.Storage/storageAccounts/%s/blobServices/default/containers/%s", rgID(), str(in, "accountName"), str(in, "containerName")), nil
 
-	case "azure-native:dbforpostgresql:Server":
+	case "azure-native:dbforpostgresql/v20240801:Server":
 		if err := need("resourceGroupName", "serverName", "administratorLogin", "administratorLoginPassword", "version", "sku"); err != nil {
 			return "", err
 		}
@@ -101,14 +103,14 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 		set("state", "Ready")
 		return rgID() + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/" + server, nil
 
-	case "azure-native:dbforpostgresql:Configuration":
+	case "azure-native:dbforpostgresql/v20240801:Configuration":
 		if err := need("resourceGroupName", "serverName", "configurationName", "value"); err != nil {
 			return "", err
 		}
 		set("name", str(in, "configurationName"))
 		return fmt.Sprintf("%s/providers/Microsoft.DBforPostgreSQL/flexibleServers/%s/configurations/%s", rgID(), str(in, "serverName"), str(in, "configurationName")), nil
 
-	case "azure-native:dbforpostgresql:Database":
+	case "azure-native:dbforpostgresql/v20240801:Database":
 		if err := need("resourceGroupName", "serverName", "databaseName"); err != nil {
 			return "", err
 		}
@@ -135,9 +137,11 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 			assignment = guid("assignment:" + name)
 		}
 		set("name", assignment)
+		// A fixed clock: the fake's answers must not change between runs.
+		set("createdOn", "2026-01-01T00:00:00.0000000Z")
 		return str(in, "scope") + "/providers/Microsoft.Authorization/roleAssignments/" + assignment, nil
 
-	case "azure-native:containerservice:ManagedCluster":
+	case "azure-native:containerservice/v20241001:ManagedCluster":
 		if err := need("resourceGroupName", "resourceName", "dnsPrefix", "agentPoolProfiles", "identity"); err != nil {
 			return "", err
 		}
@@ -151,7 +155,7 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 		set("provisioningState", "Succeeded")
 		return rgID() + "/providers/Microsoft.ContainerService/managedClusters/" + cluster, nil
 
-	case "azure-native:containerservice:AgentPool":
+	case "azure-native:containerservice/v20241001:AgentPool":
 		if err := need("resourceGroupName", "resourceName", "agentPoolName"); err != nil {
 			return "", err
 		}
@@ -193,8 +197,11 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 		if err := need("length"); err != nil {
 			return "", err
 		}
-		// Shaped like what Azure accepts: upper, lower, digits and a special character.
-		secret("result", SecretMarker+"Pw-"+hash(name)[:12]+"-X9")
+		result, err := randomPassword(name, in)
+		if err != nil {
+			return "", err
+		}
+		secret("result", result)
 		return "none", nil
 
 	case "pulumi:providers:kubernetes":
@@ -223,4 +230,57 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 		return objName, nil
 	}
 	return "", fmt.Errorf("fakeazure: no fake for resource type %s", typ)
+}
+
+// randomPassword draws a password the way the random provider does for these inputs (length,
+// character classes, minimum counts, override_special), from a generator seeded by the
+// resource name so runs are reproducible. It starts with SecretMarker.
+func randomPassword(name string, in resource.PropertyMap) (string, error) {
+	num := func(k string) int {
+		if v, ok := in[resource.PropertyKey(k)]; ok && v.IsNumber() {
+			return int(v.NumberValue())
+		}
+		return 0
+	}
+	flag := func(k string) bool {
+		v, ok := in[resource.PropertyKey(k)]
+		return !ok || !v.IsBool() || v.BoolValue() // the provider's defaults are true
+	}
+	specials := "!@#$%&*()-_=+[]{}<>:?"
+	if v := str(in, "overrideSpecial"); v != "" {
+		specials = v
+	}
+	type class struct {
+		chars string
+		min   int
+		on    bool
+	}
+	classes := []class{
+		{"ABCDEFGHIJKLMNOPQRSTUVWXYZ", num("minUpper"), flag("upper")},
+		{"abcdefghijklmnopqrstuvwxyz", num("minLower"), flag("lower")},
+		{"0123456789", num("minNumeric"), flag("numeric")},
+		{specials, num("minSpecial"), flag("special")},
+	}
+	length := num("length") - len(SecretMarker)
+	seed := []byte(hash("password:" + name))
+	r := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:16])))
+	var all string
+	var b []byte
+	for _, c := range classes {
+		if !c.on {
+			continue
+		}
+		all += c.chars
+		for range c.min {
+			b = append(b, c.chars[r.IntN(len(c.chars))])
+		}
+	}
+	if length < len(b) || all == "" {
+		return "", fmt.Errorf("fakeazure: random password %q: length %d cannot hold the marker and the minimum counts", name, num("length"))
+	}
+	for len(b) < length {
+		b = append(b, all[r.IntN(len(all))])
+	}
+	r.Shuffle(len(b), func(i, j int) { b[i], b[j] = b[j], b[i] })
+	return SecretMarker + string(b), nil
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"metaflow-azure/internal/azurefacts"
 )
 
 // WriteJSON writes the plan as exactly one JSON object.
@@ -100,6 +102,9 @@ func summary(r Resource) string {
 		}
 		return strings.Join(parts, " ")
 	}
+	if strings.HasSuffix(r.Type, ":RoleAssignment") {
+		return roleAssignmentSummary(r)
+	}
 	for _, k := range keyProperties {
 		v, ok := r.Inputs[k]
 		if !ok {
@@ -115,6 +120,33 @@ func summary(r Resource) string {
 		parts = append(parts, "sku="+short(sku["name"], 40))
 	}
 	return strings.Join(parts, " ")
+}
+
+// roleAssignmentSummary says what is granted, to whom and where: the role by name (from
+// Microsoft's built-in roles table), the principal's type and the scope below the subscription.
+func roleAssignmentSummary(r Resource) string {
+	def, _ := r.Inputs["roleDefinitionId"].(string)
+	role, ok := azurefacts.RoleName(def)
+	if !ok {
+		role = "unknown role " + def[strings.LastIndex(def, "/")+1:]
+	}
+	parts := []string{fmt.Sprintf("role=%q", role)}
+	if pt, ok := r.Inputs["principalType"].(string); ok {
+		parts = append(parts, "principalType="+pt)
+	}
+	scope, _ := r.Inputs["scope"].(string)
+	parts = append(parts, "scope="+scopeBelowSubscription(scope))
+	return strings.Join(parts, " ")
+}
+
+// scopeBelowSubscription shortens an ARM scope to what follows the subscription, e.g.
+// "rg-x/Microsoft.Storage/storageAccounts/st/blobServices/default/containers/metaflow".
+func scopeBelowSubscription(scope string) string {
+	rest := scope
+	if i := strings.Index(rest, "/resourceGroups/"); i >= 0 {
+		rest = rest[i+len("/resourceGroups/"):]
+	}
+	return strings.Replace(rest, "/providers/", "/", 1)
 }
 
 func short(v any, max int) string {

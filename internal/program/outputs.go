@@ -38,6 +38,9 @@ const (
 	OutputNamespaces             = "namespaces"
 	OutputMetaflowUIURL          = "metaflowUiUrl"
 	OutputTaskPoolSelectorLabels = "taskNodeSelector"
+	// OutputAppliedSettings records what the deployment fixed that Azure cannot change in
+	// place; the next run reads it back (internal/transitions).
+	OutputAppliedSettings = "appliedSettings"
 )
 
 // SecretOutputs are the outputs that must stay secret end to end.

@@ -5,6 +5,7 @@ package program
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"metaflow-azure/internal/metaflowconfig"
 	"metaflow-azure/internal/naming"
 	"metaflow-azure/internal/settings"
+	"metaflow-azure/internal/transitions"
 	"metaflow-azure/services"
 )
 
@@ -81,7 +83,75 @@ func Declare(ctx *pulumi.Context, config map[string]string) (pulumi.Map, error) 
 	if err != nil {
 		return nil, fmt.Errorf("invalid stack configuration:\n%w", err)
 	}
-	return declare(ctx, s)
+	for _, w := range s.Warnings() {
+		if err := ctx.Log.Warn(ctx.Project()+":"+w, nil); err != nil {
+			return nil, err
+		}
+	}
+	applied := transitions.FromSettings(s)
+	previous, err := PreviousApplied(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := transitions.Check(previous, applied); err != nil {
+		return nil, fmt.Errorf("changes Azure cannot apply to the deployed stack:\n%w", prefixed(ctx.Project(), err))
+	}
+	outputs, err := declare(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	outputs[OutputAppliedSettings] = appliedOutput(applied)
+	return outputs, nil
+}
+
+// PreviousApplied reads what the stack's last deployment applied, from its own outputs through
+// a stack reference to itself; nil before the first deployment.
+func PreviousApplied(ctx *pulumi.Context) (*transitions.Applied, error) {
+	org := ctx.Organization()
+	if org == "" {
+		org = "organization" // the DIY backends' fixed organization
+	}
+	self := fmt.Sprintf("%s/%s/%s", org, ctx.Project(), ctx.Stack())
+	ref, err := pulumi.NewStackReference(ctx, "previous-deployment", &pulumi.StackReferenceArgs{Name: pulumi.String(self)})
+	if err != nil {
+		return nil, fmt.Errorf("reading the stack's last deployment (%s): %w", self, err)
+	}
+	details, err := ref.GetOutputDetails(OutputAppliedSettings)
+	if err != nil {
+		return nil, fmt.Errorf("reading the stack's last deployment (%s): %w", self, err)
+	}
+	raw := details.Value
+	if raw == nil {
+		raw = details.SecretValue
+	}
+	return transitions.Parse(raw)
+}
+
+// prefixed gives each setting error its full config key, as Load does.
+func prefixed(project string, err error) error {
+	var errs []error
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = joined.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	for _, e := range errs {
+		var fe *settings.FieldError
+		if errors.As(e, &fe) {
+			fe.Path = project + ":" + fe.Path
+		}
+	}
+	return err
+}
+
+func appliedOutput(a transitions.Applied) pulumi.Map {
+	return pulumi.Map{
+		"systemPoolVmSize":   pulumi.String(a.SystemPoolVMSize),
+		"azureRbac":          pulumi.Bool(a.AzureRBAC),
+		"geoRedundantBackup": pulumi.Bool(a.GeoRedundantBackup),
+		"kubernetesMinor":    pulumi.Int(a.KubernetesMinor),
+		"postgresMajor":      pulumi.Int(a.PostgresMajor),
+	}
 }
 
 // hostConfig collects the stack config. The language host passes all of it in PULUMI_CONFIG, so
@@ -163,6 +233,7 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 		SubscriptionID: azure.SubscriptionId, TenantID: azure.TenantId,
 		Name: names.Cluster, DNSPrefix: names.ClusterDNSPrefix, NodeResourceGroup: names.NodeResourceGroup,
 		IdentityName: names.ClusterIdentity, KubernetesVersion: s.AKS.KubernetesVersion, SKUTier: s.AKS.SKUTier,
+		UpgradeChannel: s.AKS.UpgradeChannel, KubeLogin: s.AKS.KubeLogin,
 		AuthorizedIPRanges: s.AKS.AuthorizedIPRanges, AzureRBAC: s.AKS.AzureRBAC, DeployerObjectID: deployer.ObjectId,
 		SubnetID: net.AKSSubnetID.ToStringOutput(), PodCIDR: s.Network.PodCIDR, ServiceCIDR: s.Network.ServiceCIDR,
 		SystemPool: infra.NodePoolArgs{
@@ -240,7 +311,12 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, cluster *infra
 
 	var runners []services.Subject
 	for _, r := range s.Access.FlowRunners {
-		runners = append(runners, services.Subject{Kind: r.Type, Name: r.ObjectID})
+		// AKS names Entra users to Kubernetes RBAC by user principal name, groups by object id.
+		name := r.ObjectID
+		if r.Type == infra.PrincipalTypeUser {
+			name = r.UserPrincipalName
+		}
+		runners = append(runners, services.Subject{Kind: r.Type, Name: name})
 	}
 	tasks, err := services.NewTasks(ctx, "tasks", &services.TasksArgs{
 		Namespace: s.Metaflow.TaskNamespace, Credentials: creds, FlowRunners: runners,

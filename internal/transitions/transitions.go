@@ -1,0 +1,95 @@
+// Package transitions refuses setting changes that Azure cannot apply to a deployed stack,
+// before any resource is declared, instead of letting them fail halfway through an update. The
+// stack exports what it applied (Applied) and reads it back on the next run.
+package transitions
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"metaflow-azure/internal/settings"
+)
+
+// Applied is what a deployment fixed that Azure cannot change in place. Its JSON is the stack
+// output appliedSettings; fields are only ever added.
+type Applied struct {
+	// SystemPoolVMSize: AKS cannot change the VM size of an existing node pool, and the system
+	// pool is declared inside the cluster.
+	SystemPoolVMSize string `json:"systemPoolVmSize"`
+	// AzureRBAC: AKS-managed Microsoft Entra ID cannot be turned off once on.
+	AzureRBAC bool `json:"azureRbac"`
+	// GeoRedundantBackup is fixed when the PostgreSQL server is created.
+	GeoRedundantBackup bool `json:"geoRedundantBackup"`
+	// KubernetesMinor: AKS upgrades; it never downgrades.
+	KubernetesMinor int `json:"kubernetesMinor"`
+	// PostgresMajor: PostgreSQL major versions upgrade in place; they never downgrade.
+	PostgresMajor int `json:"postgresMajor"`
+}
+
+// FromSettings is what a deployment of these settings applies.
+func FromSettings(s *settings.Settings) Applied {
+	minor := 0
+	if parts := strings.Split(s.AKS.KubernetesVersion, "."); len(parts) >= 2 {
+		minor, _ = strconv.Atoi(parts[1])
+	}
+	major, _ := strconv.Atoi(s.Postgres.Version)
+	return Applied{
+		SystemPoolVMSize:   s.AKS.SystemPool.VMSize,
+		AzureRBAC:          s.AKS.AzureRBAC,
+		GeoRedundantBackup: s.Postgres.GeoRedundantBackup,
+		KubernetesMinor:    minor,
+		PostgresMajor:      major,
+	}
+}
+
+// Parse reads an appliedSettings output; an absent output (a stack never deployed, or deployed
+// before the output existed) is nil.
+func Parse(raw any) (*Applied, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	var a Applied
+	if s, ok := raw.(string); ok {
+		b = []byte(s)
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return nil, fmt.Errorf("reading the stack's appliedSettings output: %w", err)
+	}
+	return &a, nil
+}
+
+// Check returns one *settings.FieldError per change Azure would refuse, each naming the key
+// and what to do instead. prev nil (nothing deployed yet) allows everything.
+func Check(prev *Applied, next Applied) error {
+	if prev == nil {
+		return nil
+	}
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, &settings.FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	if prev.SystemPoolVMSize != "" && prev.SystemPoolVMSize != next.SystemPoolVMSize {
+		add("aks.systemPool.vmSize", "changes from %s to %s, but AKS cannot change the VM size of an existing node pool and the cluster would have to be replaced; keep %s (a new system pool of the new size, then removing the old one, is a manual AKS operation: az aks nodepool add --mode System)",
+			prev.SystemPoolVMSize, next.SystemPoolVMSize, prev.SystemPoolVMSize)
+	}
+	if prev.AzureRBAC && !next.AzureRBAC {
+		add("aks.azureRbac", "cannot go back to false: AKS-managed Microsoft Entra ID cannot be turned off on a cluster; keep it true")
+	}
+	if prev.GeoRedundantBackup != next.GeoRedundantBackup {
+		add("postgres.geoRedundantBackup", "is fixed when the PostgreSQL server is created (it is %v); keep %v, or restore the server into a new one with the setting you want (docs: point-in-time restore)", prev.GeoRedundantBackup, prev.GeoRedundantBackup)
+	}
+	if prev.KubernetesMinor > 0 && next.KubernetesMinor > 0 && next.KubernetesMinor < prev.KubernetesMinor {
+		add("aks.kubernetesVersion", "would downgrade the cluster from 1.%d to 1.%d; AKS only upgrades", prev.KubernetesMinor, next.KubernetesMinor)
+	}
+	if prev.PostgresMajor > 0 && next.PostgresMajor > 0 && next.PostgresMajor < prev.PostgresMajor {
+		add("postgres.version", "would downgrade PostgreSQL from %d to %d; major versions only upgrade", prev.PostgresMajor, next.PostgresMajor)
+	}
+	return errors.Join(errs...)
+}
