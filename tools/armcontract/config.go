@@ -61,3 +61,15 @@ var entries = []entry{
 	// Newest GA versioned package of containerregistry/v2@v2.90.0 (the newest served) is v20230701.
 	{"azure-native:containerregistry/v20230701:Registry", registry, "v1.2.0", "RegistriesClient", create},
 }
+
+// Tokens the stack sends whose API version no served Azure SDK for Go module carries, so they
+// have no contract; their API version (from the azure-native SDK source) is still recorded in
+// data/api-versions.json, with the reason.
+var versionOnly = []struct{ Token, Why string }{
+	{"azure-native:resources:ResourceGroup", "no served armresources version sends 2022-09-01 (v1.2.0: 2021-04-01, v2.0.0: 2024-11-01); contract for resources/v20241101 instead"},
+	{"azure-native:containerservice:ManagedCluster", "not generated: the stack moves to containerservice/v20241001"},
+	{"azure-native:containerservice:AgentPool", "not generated: the stack moves to containerservice/v20241001"},
+	{"azure-native:dbforpostgresql:Server", "not generated: the stack moves to dbforpostgresql/v20240801"},
+	{"azure-native:dbforpostgresql:Configuration", "not generated: the stack moves to dbforpostgresql/v20240801"},
+	{"azure-native:dbforpostgresql:Database", "not generated: the stack moves to dbforpostgresql/v20240801"},
+}

@@ -151,6 +151,17 @@ func run(out, date, dateFrom, repo string) error {
 			return fmt.Errorf("%s: %v", e.Token, err)
 		}
 	}
+	versions := map[string]any{}
+	for _, v := range versionOnly {
+		api, src, err := tokenAPIVersion(v.Token, repo)
+		if err != nil {
+			return err
+		}
+		versions[v.Token] = map[string]string{"apiVersion": api, "source": src, "noContract": v.Why}
+	}
+	if err := writeJSON(out, "api-versions.json", map[string]any{"extracted": dateOf(dateFrom, "api-versions.json", date), "tokens": versions}); err != nil {
+		return err
+	}
 	for key, f := range files {
 		p := pkgs[f.Source.Module]
 		f.Source.Files = []string{"constants.go", "models.go", "models_serde.go"}
@@ -163,25 +174,47 @@ func run(out, date, dateFrom, repo string) error {
 				return fmt.Errorf("%s: %s not in %s", key, name, p.dir)
 			}
 		}
-		if dateFrom != "" {
-			var old File
-			b, err := os.ReadFile(filepath.Join(dateFrom, key+".json"))
-			if err == nil && json.Unmarshal(b, &old) == nil && old.Source.Extracted != "" {
-				f.Source.Extracted = old.Source.Extracted
-			}
-		}
-		b, err := json.MarshalIndent(f, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(out, key+".json"), append(b, '\n'), 0o644); err != nil {
+		f.Source.Extracted = dateOf(dateFrom, key+".json", date)
+		if err := writeJSON(out, key+".json", f); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// dateOf is the extraction date to record in a file: today's, or for the freshness check the one
+// already recorded in the committed file, so only a change of content makes a difference.
+func dateOf(dir, name, date string) string {
+	if dir == "" {
+		return date
+	}
+	var old struct {
+		Extracted string `json:"extracted"`
+		Source    struct {
+			Extracted string `json:"extracted"`
+		} `json:"source"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil || json.Unmarshal(b, &old) != nil {
+		return date
+	}
+	for _, d := range []string{old.Extracted, old.Source.Extracted} {
+		if d != "" {
+			return d
+		}
+	}
+	return date
+}
+
+func writeJSON(dir, name string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, name), append(b, '\n'), 0o644)
 }
 
 func uniqSorted(s []string) []string {

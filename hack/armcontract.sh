@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The ARM contract data (internal/armcontract/data, all but spec-constraints.*) is extracted by
+# tools/armcontract from the Azure SDK for Go modules pinned in tools/armcontract/go.mod, never
+# written by hand.
+#
+#   hack/armcontract.sh refresh   re-extract into internal/armcontract/data (after changing
+#                                 tools/armcontract/config.go or go.mod); review the diff like code
+#   hack/armcontract.sh check     re-extract into a temp dir and fail if the committed data differs
+#                                 (make test runs this)
+#
+# Cold cost (empty module cache): the nine SDK modules (~12 MB of zips) plus the azure-native SDK
+# modules the main go.mod pins (needed anyway by `make unit`); the generator itself only parses
+# source and runs in ~3 s warm.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+data="$root/internal/armcontract/data"
+gen() { (cd "$root/tools/armcontract" && GOFLAGS="${GOFLAGS:-} -mod=readonly" go run . -repo "$root" "$@"); }
+
+case "${1:-}" in
+refresh)
+	gen -out "$data"
+	;;
+check)
+	(cd "$root/tools/armcontract" && go vet . && test -z "$(gofmt -l .)")
+	tmp="$(mktemp -d)"
+	trap 'rm -rf "$tmp"' EXIT
+	gen -out "$tmp" -date-from "$data"
+	if ! diff -r -x 'spec-constraints.*' "$data" "$tmp"; then
+		echo "internal/armcontract/data differs from what tools/armcontract extracts; run hack/armcontract.sh refresh" >&2
+		exit 1
+	fi
+	echo "armcontract: committed data matches the extraction"
+	;;
+*)
+	echo "usage: $0 refresh|check" >&2
+	exit 2
+	;;
+esac
