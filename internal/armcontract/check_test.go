@@ -201,24 +201,6 @@ func TestReadOnlyRefused(t *testing.T) {
 	refused(t, check(t, c, aks, set(valid(aks), "fqdn", "x.hcp.westeurope.azmk8s.io")), "properties.fqdn", CodeReadOnly)
 }
 
-func TestSpecPattern(t *testing.T) {
-	c := contracts(t)
-	refused(t, check(t, c, aks, set(valid(aks), "agentPoolProfiles.0.name", "System")), "properties.agentPoolProfiles[0].name", "PATTERN", "System")
-	refused(t, check(t, c, agentPool, set(valid(agentPool), "agentPoolName", "Compute")), "{agentPoolName}", "PATTERN")
-}
-
-func TestSpecLengths(t *testing.T) {
-	c := contracts(t)
-	refused(t, check(t, c, storageAcc, set(valid(storageAcc), "accountName", "st")), "{accountName}", "MIN_LENGTH", "minimum 3")
-	refused(t, check(t, c, storageAcc, set(valid(storageAcc), "accountName", strings.Repeat("a", 25))), "{accountName}", "MAX_LENGTH", "maximum 24")
-}
-
-func TestSpecRange(t *testing.T) {
-	c := contracts(t)
-	refused(t, check(t, c, aks, set(valid(aks), "agentPoolProfiles.0.osDiskSizeGB", 4096)), "properties.agentPoolProfiles[0].osDiskSizeGB", "MAXIMUM", "2048")
-	refused(t, check(t, c, blobSvc, set(valid(blobSvc), "deleteRetentionPolicy.days", 0)), "properties.deleteRetentionPolicy.days", "MINIMUM")
-}
-
 func TestFlattenAtEveryLevel(t *testing.T) {
 	c := contracts(t)
 	// A delegation's serviceName lives at delegations[].properties.serviceName in ARM.
