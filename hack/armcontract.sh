@@ -8,9 +8,10 @@
 #   hack/armcontract.sh check     re-extract into a temp dir and fail if the committed data differs
 #                                 (make test runs this)
 #
-# Cold cost (empty module cache): the nine SDK modules (~12 MB of zips) plus the azure-native SDK
-# modules the main go.mod pins (needed anyway by `make unit`); the generator itself only parses
-# source and runs in ~3 s warm.
+# Cost: warm ~3-10 s. Cold (empty GOMODCACHE and GOCACHE), measured 2026-11-25 on 2 cores at load
+# average ~24: 2 min 30 s wall, 32 CPU-s, 300 MB peak RSS, 198 MB module cache -- 2.4 MB of Azure
+# SDK for Go zips, 18 MB of azure-native SDK zips (read for the default tokens' API versions; `make
+# unit` needs them anyway), the rest the main module's go.mod graph. No SDK is compiled.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 data="$root/internal/armcontract/data"
