@@ -99,16 +99,23 @@ func unwrap(v resource.PropertyValue) (resource.PropertyValue, bool) {
 // x-ms-client-flatten "properties" object into its parent -- as a field of the model's
 // "properties" sub-model. It returns the model holding the field and the JSON path prefix.
 func (rc *resourceContract) field(modelName, key string) (*field, string, string, bool) {
-	if i, ok := rc.file.byName[modelName][strings.ToLower(key)]; ok {
-		return &rc.file.Models[modelName].Fields[i], modelName, "", true
+	direct, hasDirect := rc.file.byName[modelName][strings.ToLower(key)]
+	if hasDirect && !rc.file.Models[modelName].Fields[direct].ReadOnly {
+		return &rc.file.Models[modelName].Fields[direct], modelName, "", true
 	}
+	// A read-only top-level name (an agent pool's resource "type") does not shadow a writable
+	// flattened one (its properties.type, the pool type): azure-native's inputs are only the
+	// writable properties.
 	if i, ok := rc.file.byName[modelName]["properties"]; ok {
 		props := rc.file.Models[modelName].Fields[i]
 		if sub, isObj := strings.CutPrefix(props.Type, "object:"); isObj && !props.ReadOnly {
-			if j, ok := rc.file.byName[sub][strings.ToLower(key)]; ok {
+			if j, ok := rc.file.byName[sub][strings.ToLower(key)]; ok && (!hasDirect || !rc.file.Models[sub].Fields[j].ReadOnly) {
 				return &rc.file.Models[sub].Fields[j], sub, "properties.", true
 			}
 		}
+	}
+	if hasDirect {
+		return &rc.file.Models[modelName].Fields[direct], modelName, "", true
 	}
 	return nil, "", "", false
 }

@@ -255,3 +255,13 @@ func TestAPIVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestFlattenedNameBeatsReadOnlyTopLevel(t *testing.T) {
+	c := contracts(t)
+	// AgentPool: top-level "type" is the read-only resource type; the input "type" is the pool
+	// type, properties.type.
+	if vs := check(t, c, agentPool, set(valid(agentPool), "type", "VirtualMachineScaleSets")); len(vs) != 0 {
+		t.Errorf("pool type refused: %v", vs)
+	}
+	refused(t, check(t, c, agentPool, set(valid(agentPool), "type", "AvailabilitySets2")), "properties.type", CodeEnum)
+}
