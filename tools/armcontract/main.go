@@ -108,9 +108,8 @@ func run(out, date, dateFrom, repo string) error {
 		if err != nil {
 			return err
 		}
-		if req.APIVersion != want {
-			return fmt.Errorf("%s is sent with API version %s (%s), but %s@%s %s.%s sends %s (%s:%d)",
-				e.Token, want, wantSrc, e.Module, e.Version, e.Client, e.Request, req.APIVersion, req.File, req.APIVersionLine)
+		if err := sameAPIVersion(e, want, wantSrc, req); err != nil {
+			return err
 		}
 		m := providerType.FindStringSubmatch(req.PathTemplate)
 		if m == nil && resourceGroupPath.MatchString(req.PathTemplate) {
@@ -215,6 +214,15 @@ func writeJSON(dir, name string, v any) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, name), append(b, '\n'), 0o644)
+}
+
+// sameAPIVersion fails unless the SDK client sends the API version the token is sent with.
+func sameAPIVersion(e entry, want, wantSrc string, req *request) error {
+	if req.APIVersion != want {
+		return fmt.Errorf("%s is sent with API version %s (%s), but %s@%s %s.%s sends %s (%s:%d)",
+			e.Token, want, wantSrc, e.Module, e.Version, e.Client, e.Request, req.APIVersion, req.File, req.APIVersionLine)
+	}
+	return nil
 }
 
 func uniqSorted(s []string) []string {
