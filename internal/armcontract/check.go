@@ -206,7 +206,9 @@ func (rc *resourceContract) value(p, typ string, v resource.PropertyValue, out *
 			}
 		}
 		if !found {
-			*out = append(*out, Violation{p, CodeEnum, fmt.Sprintf("No enum match for: %q; %s allows %s", s, name, strings.Join(quoteAll(allowed), ", "))})
+			sorted := append([]string(nil), allowed...)
+			sort.Strings(sorted)
+			*out = append(*out, Violation{p, CodeEnum, fmt.Sprintf("No enum match for: %q; %s allows %s", s, name, strings.Join(quoteAll(sorted), ", "))})
 			return
 		}
 		rc.apply(p, s, out)

@@ -24,6 +24,7 @@ type entry struct {
 const (
 	sdk          = "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/"
 	aks          = sdk + "containerservice/armcontainerservice/v6"
+	aksDefault   = sdk + "containerservice/armcontainerservice/v4"
 	postgres     = sdk + "postgresql/armpostgresqlflexibleservers/v4"
 	storage      = sdk + "storage/armstorage"
 	network      = sdk + "network/armnetwork/v4"
@@ -42,6 +43,9 @@ const (
 var entries = []entry{
 	{"azure-native:containerservice/v20241001:ManagedCluster", aks, "v6.4.0", "ManagedClustersClient", createOrUpd},
 	{"azure-native:containerservice/v20241001:AgentPool", aks, "v6.4.0", "AgentPoolsClient", createOrUpd},
+	// Today's default (unversioned) containerservice tokens, 2023-04-01, until the stack moves.
+	{"azure-native:containerservice:ManagedCluster", aksDefault, "v4.0.0", "ManagedClustersClient", createOrUpd},
+	{"azure-native:containerservice:AgentPool", aksDefault, "v4.0.0", "AgentPoolsClient", createOrUpd},
 	{"azure-native:dbforpostgresql/v20240801:Server", postgres, "v4.0.0", "ServersClient", create},
 	{"azure-native:dbforpostgresql/v20240801:Configuration", postgres, "v4.0.0", "ConfigurationsClient", "putCreateRequest"},
 	{"azure-native:dbforpostgresql/v20240801:Database", postgres, "v4.0.0", "DatabasesClient", create},
@@ -67,9 +71,7 @@ var entries = []entry{
 // data/api-versions.json, with the reason.
 var versionOnly = []struct{ Token, Why string }{
 	{"azure-native:resources:ResourceGroup", "no served armresources version sends 2022-09-01 (v1.2.0: 2021-04-01, v2.0.0: 2024-11-01); contract for resources/v20241101 instead"},
-	{"azure-native:containerservice:ManagedCluster", "not generated: the stack moves to containerservice/v20241001"},
-	{"azure-native:containerservice:AgentPool", "not generated: the stack moves to containerservice/v20241001"},
-	{"azure-native:dbforpostgresql:Server", "not generated: the stack moves to dbforpostgresql/v20240801"},
-	{"azure-native:dbforpostgresql:Configuration", "not generated: the stack moves to dbforpostgresql/v20240801"},
-	{"azure-native:dbforpostgresql:Database", "not generated: the stack moves to dbforpostgresql/v20240801"},
+	{"azure-native:dbforpostgresql:Server", "not generated: the stack moves to dbforpostgresql/v20240801; no served armpostgresqlflexibleservers version found sending 2022-12-01 (v1.1.0: 2021-06-01, v4.0.0: 2024-08-01; v1.0.0, v2.0.0, v2.1.0, v2.2.0, v3.0.0, v3.1.0 not served)"},
+	{"azure-native:dbforpostgresql:Configuration", "as dbforpostgresql Server"},
+	{"azure-native:dbforpostgresql:Database", "as dbforpostgresql Server"},
 }

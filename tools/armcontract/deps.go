@@ -8,6 +8,7 @@ package main
 import (
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerregistry/armcontainerregistry"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v4"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v4"
