@@ -7,6 +7,16 @@
 // Check turns a resource's Pulumi inputs into the ARM request azure-native would send (path
 // parameters apart, `properties` un-flattened, known shape differences undone) and returns what
 // ARM would refuse.
+//
+// What it cannot check: the resource provider's own rules (which Kubernetes or PostgreSQL minor
+// versions, SKUs or zones a region offers, CIDR overlaps, quotas, rules across properties);
+// whether an ID names something real (a role definition GUID is just a string here); required
+// properties (recorded from the SDK's REQUIRED marks but not enforced: azure-native fills some,
+// such as location, from elsewhere); changes to create-only properties on update (the SDK does
+// not carry x-ms-mutability); the inside of polymorphic (discriminated) models, typed "any";
+// patterns, lengths and ranges other than those in spec-constraints.json. Every enum is treated
+// as closed, as the SDK lists it: for an extensible (modelAsString) enum the provider may accept
+// a newer value than the API version lists, so such a refusal can be stricter than Azure.
 package armcontract
 
 import (
