@@ -40,7 +40,11 @@ func (c *Contracts) Check(typeToken string, inputs resource.PropertyMap) ([]Viol
 		}
 		body[k] = v
 	}
-	rc.object("", rc.res.Body, body, &out)
+	if rc.res.Body == "" {
+		rc.query(body, &out)
+	} else {
+		rc.object("", rc.res.Body, body, &out)
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
@@ -71,6 +75,31 @@ func (rc *resourceContract) checkPathParam(pp string, v resource.PropertyValue, 
 		*out = append(*out, Violation{p, CodePathConstant, fmt.Sprintf("The path segment %s is always %q in %s, not %q", p, want, rc.res.Path, v.StringValue())})
 	}
 	rc.apply(p, v.StringValue(), out)
+}
+
+// query checks an invoke's arguments: each is a query parameter of the request.
+func (rc *resourceContract) query(in resource.PropertyMap, out *[]Violation) {
+	for _, k := range in.StableKeys() {
+		v, known := unwrap(in[k])
+		if !known {
+			continue
+		}
+		var q *queryParam
+		for i := range rc.res.Query {
+			if strings.EqualFold(rc.res.Query[i].Go, string(k)) || rc.res.Query[i].Name == string(k) {
+				q = &rc.res.Query[i]
+			}
+		}
+		if q == nil {
+			var names []string
+			for _, q := range rc.res.Query {
+				names = append(names, q.Name)
+			}
+			*out = append(*out, Violation{"?" + string(k), CodeUnknownProperty, fmt.Sprintf("%s %s takes no parameter '%s' (query parameters: %s)", rc.res.Method, rc.res.Path, k, strings.Join(names, ", "))})
+			continue
+		}
+		rc.value("?"+q.Name, q.Type, v, out)
+	}
 }
 
 // unwrap returns the plain value under secrets and known outputs, and whether it is known.

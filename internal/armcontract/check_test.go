@@ -265,3 +265,15 @@ func TestFlattenedNameBeatsReadOnlyTopLevel(t *testing.T) {
 	}
 	refused(t, check(t, c, agentPool, set(valid(agentPool), "type", "AvailabilitySets2")), "properties.type", CodeEnum)
 }
+
+func TestInvokeQueryParameters(t *testing.T) {
+	c := contracts(t)
+	tok := "azure-native:containerservice/v20241001:listManagedClusterUserCredentials"
+	in := map[string]any{"resourceGroupName": "rg", "resourceName": "aks", "format": "exec"}
+	if vs := check(t, c, tok, in); len(vs) != 0 {
+		t.Errorf("valid invoke refused: %v", vs)
+	}
+	refused(t, check(t, c, tok, set(in, "format", "kubeconfig")), "?format", CodeEnum, `"azure"`, `"exec"`)
+	delete(in, "format")
+	refused(t, check(t, c, tok, set(in, "serverFQDNs", "x")), "?serverFQDNs", CodeUnknownProperty, "server-fqdn")
+}

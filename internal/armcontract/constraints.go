@@ -56,6 +56,9 @@ func (c *Contracts) addConstraints(b []byte) error {
 			if !strings.EqualFold(rc.file.Provider, k.Provider) || rc.file.APIVersion != k.APIVersion || !strings.EqualFold(rc.res.Type, k.ResourceType) {
 				continue
 			}
+			if rc.res.Body == "" && !strings.HasPrefix(k.Path, "{") {
+				continue // an invoke of this resource type (no body) shares only its path parameters
+			}
 			if err := rc.resolves(k.Path); err != nil {
 				return fmt.Errorf("%s: %v", where, err)
 			}

@@ -78,6 +78,16 @@ type resourceDef struct {
 	PathParams []string          `json:"pathParams"`
 	PathConsts map[string]string `json:"pathConsts"`
 	Body       string            `json:"body"`
+	Method     string            `json:"method"`
+	Query      []queryParam      `json:"query"`
+}
+
+// queryParam is a query parameter (other than api-version) of an invoke such as
+// listClusterUserCredential; azure-native names its argument after the SDK's Go name.
+type queryParam struct {
+	Name string `json:"name"`
+	Go   string `json:"go"`
+	Type string `json:"type"`
 }
 
 type model struct {
@@ -172,7 +182,7 @@ func (f *dataFile) index() error {
 		f.byName[name] = idx
 	}
 	for _, r := range f.Resources {
-		if _, ok := f.Models[r.Body]; !ok {
+		if _, ok := f.Models[r.Body]; r.Body != "" && !ok {
 			return fmt.Errorf("%s: body model %s missing", r.Token, r.Body)
 		}
 	}

@@ -43,9 +43,11 @@ const (
 var entries = []entry{
 	{"azure-native:containerservice/v20241001:ManagedCluster", aks, "v6.4.0", "ManagedClustersClient", createOrUpd},
 	{"azure-native:containerservice/v20241001:AgentPool", aks, "v6.4.0", "AgentPoolsClient", createOrUpd},
+	{"azure-native:containerservice/v20241001:listManagedClusterUserCredentials", aks, "v6.4.0", "ManagedClustersClient", "listClusterUserCredentialsCreateRequest"},
 	// Today's default (unversioned) containerservice tokens, 2023-04-01, until the stack moves.
 	{"azure-native:containerservice:ManagedCluster", aksDefault, "v4.0.0", "ManagedClustersClient", createOrUpd},
 	{"azure-native:containerservice:AgentPool", aksDefault, "v4.0.0", "AgentPoolsClient", createOrUpd},
+	{"azure-native:containerservice:listManagedClusterUserCredentials", aksDefault, "v4.0.0", "ManagedClustersClient", "listClusterUserCredentialsCreateRequest"},
 	{"azure-native:dbforpostgresql/v20240801:Server", postgres, "v4.0.0", "ServersClient", create},
 	{"azure-native:dbforpostgresql/v20240801:Configuration", postgres, "v4.0.0", "ConfigurationsClient", "putCreateRequest"},
 	{"azure-native:dbforpostgresql/v20240801:Database", postgres, "v4.0.0", "DatabasesClient", create},

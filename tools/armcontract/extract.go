@@ -209,6 +209,8 @@ func (p *pkg) collectFunc(fd *ast.FuncDecl) {
 
 // request is what the PUT request builder of one client says.
 type request struct {
+	Method         string
+	Query          []QueryParam
 	File           string
 	APIVersion     string
 	APIVersionLine int
@@ -232,13 +234,20 @@ func (p *pkg) request(client, fn string) (*request, error) {
 				continue
 			}
 			r := &request{File: base, PathConsts: map[string]string{}}
+			options := ""
 			for _, fld := range fd.Type.Params.List {
 				if id, ok := fld.Type.(*ast.Ident); ok {
 					if _, isModel := p.structs[id.Name]; isModel {
 						r.Body = id.Name
 					}
 				}
+				if st, ok := fld.Type.(*ast.StarExpr); ok {
+					if id, ok := st.X.(*ast.Ident); ok && strings.HasSuffix(id.Name, "Options") {
+						options = id.Name
+					}
+				}
 			}
+			var qerr error
 			ast.Inspect(fd.Body, func(n ast.Node) bool {
 				switch n := n.(type) {
 				case *ast.AssignStmt:
@@ -249,19 +258,44 @@ func (p *pkg) request(client, fn string) (*request, error) {
 							}
 						}
 					}
+				case *ast.SelectorExpr:
+					// runtime.NewRequest(ctx, http.MethodPut, ...)
+					if x, ok := n.X.(*ast.Ident); ok && x.Name == "http" && strings.HasPrefix(n.Sel.Name, "Method") {
+						r.Method = strings.ToUpper(strings.TrimPrefix(n.Sel.Name, "Method"))
+					}
 				case *ast.CallExpr:
 					sel, ok := n.Fun.(*ast.SelectorExpr)
 					if !ok {
 						return true
 					}
-					// reqQP.Set("api-version", "YYYY-MM-DD")
-					if sel.Sel.Name == "Set" && len(n.Args) == 2 {
-						if k, ok := n.Args[0].(*ast.BasicLit); ok && unquote(k) == "api-version" {
+					// reqQP.Set("api-version", "YYYY-MM-DD"); reqQP.Set("name", ...options.Field...)
+					if x, ok := sel.X.(*ast.Ident); ok && x.Name == "reqQP" && sel.Sel.Name == "Set" && len(n.Args) == 2 {
+						k, ok := n.Args[0].(*ast.BasicLit)
+						if !ok {
+							return true
+						}
+						if unquote(k) == "api-version" {
 							if v, ok := n.Args[1].(*ast.BasicLit); ok {
 								r.APIVersion = unquote(v)
 								r.APIVersionLine = p.fset.Position(v.Pos()).Line
 							}
+							return true
 						}
+						ast.Inspect(n.Args[1], func(m ast.Node) bool {
+							sel, ok := m.(*ast.SelectorExpr)
+							if !ok {
+								return true
+							}
+							if x, ok := sel.X.(*ast.Ident); !ok || x.Name != "options" || options == "" {
+								return true
+							}
+							typ, err := p.optionType(options, sel.Sel.Name)
+							if err != nil {
+								qerr = err
+							}
+							r.Query = append(r.Query, QueryParam{Name: unquote(k), Go: sel.Sel.Name, Type: typ})
+							return false
+						})
 					}
 					// strings.ReplaceAll(urlPath, "{name}", url.PathEscape("constant"))
 					if sel.Sel.Name == "ReplaceAll" && len(n.Args) == 3 {
@@ -276,14 +310,41 @@ func (p *pkg) request(client, fn string) (*request, error) {
 				}
 				return true
 			})
-			if r.APIVersion == "" || r.PathTemplate == "" || r.Body == "" {
-				return nil, fmt.Errorf("%s.%s in %s: api-version %q, urlPath %q, body %q: not all found", client, fn, base, r.APIVersion, r.PathTemplate, r.Body)
+			if qerr != nil {
+				return nil, fmt.Errorf("%s.%s in %s: %v", client, fn, base, qerr)
+			}
+			// A PUT has a body; an invoke (POST list*) may have none.
+			if r.APIVersion == "" || r.PathTemplate == "" || r.Method == "" || (r.Method == "PUT" && r.Body == "") {
+				return nil, fmt.Errorf("%s.%s in %s: method %q, api-version %q, urlPath %q, body %q: not all found", client, fn, base, r.Method, r.APIVersion, r.PathTemplate, r.Body)
 			}
 			p.used[base] = true
 			return r, nil
 		}
 	}
 	return nil, fmt.Errorf("no func (*%s) %s in %s", client, fn, p.dir)
+}
+
+// QueryParam is a query parameter other than api-version, set from the options struct.
+type QueryParam struct {
+	Name string `json:"name"`
+	Go   string `json:"go"`
+	Type string `json:"type"`
+}
+
+func (p *pkg) optionType(options, field string) (string, error) {
+	st, ok := p.structs[options]
+	if !ok {
+		return "", fmt.Errorf("options type %s not found", options)
+	}
+	for _, fl := range st.Fields.List {
+		for _, n := range fl.Names {
+			if n.Name == field {
+				typ, _, err := p.contractType(fl.Type)
+				return typ, err
+			}
+		}
+	}
+	return "", fmt.Errorf("%s has no field %s", options, field)
 }
 
 // Field and Model are the contract's shape, as written to the data files.

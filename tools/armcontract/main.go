@@ -55,7 +55,9 @@ type Resource struct {
 	Path         string            `json:"path"`
 	PathParams   []string          `json:"pathParams"`
 	PathConsts   map[string]string `json:"pathConsts,omitempty"`
-	Body         string            `json:"body"`
+	Body         string            `json:"body,omitempty"`
+	Method       string            `json:"method"`
+	Query        []QueryParam      `json:"query,omitempty"`
 }
 
 func main() {
@@ -111,7 +113,7 @@ func run(out, date, dateFrom, repo string) error {
 		if err := sameAPIVersion(e, want, wantSrc, req); err != nil {
 			return err
 		}
-		m := providerType.FindStringSubmatch(req.PathTemplate)
+		m := providerType.FindStringSubmatch(strings.TrimSuffix(req.PathTemplate, "/"+lastSegment(req.PathTemplate, req.Method)))
 		if m == nil && resourceGroupPath.MatchString(req.PathTemplate) {
 			// Resource groups are the one type whose path names no provider.
 			m = []string{"", "Microsoft.Resources", "resourceGroups/{resourceGroupName}"}
@@ -141,13 +143,20 @@ func run(out, date, dateFrom, repo string) error {
 		}
 		r := Resource{Token: e.Token, TokenAPIVersion: wantSrc, Type: strings.Join(segs, "/"), Client: e.Client,
 			Request: e.Request, APIVersionAt: fmt.Sprintf("%s:%d", req.File, req.APIVersionLine),
-			Path: req.PathTemplate, PathParams: params, Body: req.Body}
+			Path: req.PathTemplate, PathParams: params, Body: req.Body, Method: req.Method, Query: req.Query}
 		if len(req.PathConsts) > 0 {
 			r.PathConsts = req.PathConsts
 		}
 		f.Resources = append(f.Resources, r)
-		if err := p.models(req.Body, f.Models, f.Enums); err != nil {
-			return fmt.Errorf("%s: %v", e.Token, err)
+		if req.Body != "" {
+			if err := p.models(req.Body, f.Models, f.Enums); err != nil {
+				return fmt.Errorf("%s: %v", e.Token, err)
+			}
+		}
+		for _, q := range req.Query {
+			if e, ok := strings.CutPrefix(q.Type, "enum:"); ok {
+				f.Enums[e] = p.enums[e]
+			}
 		}
 	}
 	versions := map[string]any{}
@@ -214,6 +223,14 @@ func writeJSON(dir, name string, v any) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, name), append(b, '\n'), 0o644)
+}
+
+// lastSegment is the action of a POST ("listClusterUserCredential"), which is not a resource type.
+func lastSegment(path, method string) string {
+	if method != "POST" {
+		return "\x00"
+	}
+	return path[strings.LastIndex(path, "/")+1:]
 }
 
 // sameAPIVersion fails unless the SDK client sends the API version the token is sent with.
