@@ -57,6 +57,20 @@ func TestARMContractReport(t *testing.T) {
 				t.Logf("%s %s %s%s: %s", name, r.Type, r.Name, note, v)
 			}
 		}
+		for _, inv := range s.fake.Invokes() {
+			if !strings.HasPrefix(inv.Token, "azure-native:") {
+				continue
+			}
+			vs, err := c.Check(inv.Token, inv.Args)
+			if err != nil {
+				unchecked[inv.Token] = true
+				continue
+			}
+			checked[inv.Token]++
+			for _, v := range vs {
+				t.Logf("%s invoke %s: %s", name, inv.Token, v)
+			}
+		}
 		var u []string
 		for k := range unchecked {
 			u = append(u, k)
