@@ -5,7 +5,7 @@ GO ?= go
 # Built tools (Pulumi CLI, kube-apiserver, ...) are cached here, keyed by version, outside the repo.
 export METAFLOW_AZURE_TOOLS_CACHE ?= $(HOME)/.cache/metaflow-azure/tools
 
-.PHONY: all build plan test vet unit test-race test-engine test-k8s tools
+.PHONY: all build plan test vet armcontract unit test-race test-engine test-k8s tools
 
 all: build
 
@@ -18,12 +18,17 @@ plan:
 
 # Everything CI runs: formatting, vet, the offline unit and whole-stack tests, the real-engine
 # tests of the CLI and the real-API-server tier.
-test: vet unit test-race test-engine test-k8s
+test: vet armcontract unit test-race test-engine test-k8s
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+# The ARM contract data must be exactly what tools/armcontract extracts from the pinned Azure SDK
+# for Go modules (hack/armcontract.sh refresh regenerates it).
+armcontract:
+	./hack/armcontract.sh check
 
 unit:
 	$(GO) test ./...
