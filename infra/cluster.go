@@ -57,6 +57,9 @@ type ClusterArgs struct {
 	// DeployerObjectID is who runs the stack; with AzureRBAC it needs Kubernetes admin rights
 	// to declare the in-cluster objects, which nobody has by default.
 	DeployerObjectID string
+	// DeployerPrincipalType is User or ServicePrincipal: ARM refuses a role assignment whose
+	// principalType does not match the principal (azure-native would send User).
+	DeployerPrincipalType pulumi.StringInput
 
 	SubnetID    pulumi.StringInput
 	PodCIDR     string
@@ -241,17 +244,16 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	kubeconfigOut := kubeconfigRaw
 
 	if args.AzureRBAC {
-		if args.DeployerObjectID == "" {
-			return nil, fmt.Errorf("internal-error: Cluster: DeployerObjectID is required with AzureRBAC")
+		if args.DeployerObjectID == "" || args.DeployerPrincipalType == nil {
+			return nil, fmt.Errorf("internal-error: Cluster: DeployerObjectID and DeployerPrincipalType are required with AzureRBAC")
 		}
 		admin, err := authorization.NewRoleAssignment(ctx, name+"-deployer-admin", &authorization.RoleAssignmentArgs{
 			RoleAssignmentName: pulumi.String(naming.RoleAssignmentName("aks-deployer-admin", args.DeployerObjectID, args.Name)),
-			// No principalType: the deployer may be a user or a service principal, and it
-			// already exists, so the replication race principalType avoids cannot happen.
-			PrincipalId:      pulumi.String(args.DeployerObjectID),
-			RoleDefinitionId: pulumi.String(RoleDefinitionID(args.SubscriptionID, azurefacts.RoleAKSRBACClusterAdmin)),
-			Scope:            cluster.ID(),
-			Description:      pulumi.String("The deployer declares Metaflow's Kubernetes objects through Azure RBAC"),
+			PrincipalId:        pulumi.String(args.DeployerObjectID),
+			PrincipalType:      args.DeployerPrincipalType,
+			RoleDefinitionId:   pulumi.String(RoleDefinitionID(args.SubscriptionID, azurefacts.RoleAKSRBACClusterAdmin)),
+			Scope:              cluster.ID(),
+			Description:        pulumi.String("The deployer declares Metaflow's Kubernetes objects through Azure RBAC"),
 		}, parent)
 		if err != nil {
 			return nil, err

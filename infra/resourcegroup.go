@@ -1,7 +1,7 @@
 package infra
 
 import (
-	"github.com/pulumi/pulumi-azure-native-sdk/resources/v2"
+	resources "github.com/pulumi/pulumi-azure-native-sdk/resources/v2/v20241101"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 

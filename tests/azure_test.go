@@ -26,7 +26,7 @@ const (
 	tCluster     = "azure-native:containerservice/v20241001:ManagedCluster"
 	tAgentPool   = "azure-native:containerservice/v20241001:AgentPool"
 	tAssignment  = "azure-native:authorization:RoleAssignment"
-	tRG          = "azure-native:resources:ResourceGroup"
+	tRG          = "azure-native:resources/v20241101:ResourceGroup"
 	tApp         = "azuread:index/application:Application"
 	tSP          = "azuread:index/servicePrincipal:ServicePrincipal"
 	tPassword    = "azuread:index/applicationPassword:ApplicationPassword"

@@ -5,9 +5,12 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"metaflow-azure/internal/fakeazure"
 	"metaflow-azure/internal/kubeconfig"
+	"metaflow-azure/internal/program"
+	"metaflow-azure/internal/stackconfig"
 )
 
 // allOptions turns every optional Azure setting on, in a region with zones and a two-way pair.
@@ -96,6 +99,9 @@ func TestTheConformanceLayerRefusesEachKindOfWrongFact(t *testing.T) {
 	}
 	server := s.one(tServer, "database-server")
 	account := s.one(tStorage, "datastore-account")
+	cluster := s.one(tCluster, "aks")
+	taskPool := s.one(tAgentPool, "aks-tasks")
+	blobService := s.one(tBlobService, "datastore-blob-service")
 	for _, tc := range []struct {
 		name   string
 		r      *fakeazure.Resource
@@ -111,6 +117,14 @@ func TestTheConformanceLayerRefusesEachKindOfWrongFact(t *testing.T) {
 		{"password containing part of the login", server, set("administratorLoginPassword", "Xy-metaflow.99"), "PasswordNotComplex administratorLoginPassword"},
 		{"password of two character classes", server, set("administratorLoginPassword", "abcdefgh.ijkl"), "PasswordNotComplex administratorLoginPassword"},
 		{"not an Azure region", server, set("location", "westeurop"), "LocationNotAvailableForResourceType location"},
+		// From Microsoft's published contract of the API version each resource is sent with.
+		{"enum value the API version does not list", server, set("version", "17"), "ENUM_MISMATCH properties.version"},
+		{"property the API version does not have", cluster, set("kubernetesVersionPin", "1.36"), "OBJECT_ADDITIONAL_PROPERTIES"},
+		{"read-only property sent", cluster, set("provisioningState", "Succeeded"), "READONLY_PROPERTY_NOT_ALLOWED_IN_REQUEST"},
+		{"wrong JSON type", taskPool, set("maxCount", "100"), "INVALID_TYPE properties.maxCount"},
+		{"pattern", taskPool, set("agentPoolName", "Task-Pool"), "PATTERN {agentPoolName}"},
+		{"length", account, set("accountName", "st0123456789012345678901234"), "MAX_LENGTH {accountName}"},
+		{"range", blobService, set("deleteRetentionPolicy.days", 366), "MAXIMUM properties.deleteRetentionPolicy.days"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.r == nil {
@@ -133,7 +147,7 @@ func TestKubernetesProviderSignsInWithoutAPerson(t *testing.T) {
 	t.Parallel()
 	s := runStack(t, "prod")
 	cfg := str(s.all("pulumi:providers:kubernetes")[0].Inputs, "kubeconfig")
-	if strings.Contains(cfg, "devicecode") || strings.Contains(cfg, "exec:") || !strings.Contains(cfg, "token: "+fakeazure.SecretMarker+"entra-token-") {
+	if strings.Contains(cfg, "devicecode") || strings.Contains(cfg, "exec:") || !strings.Contains(cfg, "token: "+fakeazure.SecretMarker) {
 		t.Errorf("prod provider kubeconfig is not a token kubeconfig:\n%s", cfg)
 	}
 	if !isSecret(s.all("pulumi:providers:kubernetes")[0].Inputs, "kubeconfig") {
@@ -158,6 +172,30 @@ func TestKubernetesProviderSignsInWithoutAPerson(t *testing.T) {
 	dev := runStack(t, "dev") // local accounts: AKS's own kubeconfig, unchanged
 	if cfg := str(dev.all("pulumi:providers:kubernetes")[0].Inputs, "kubeconfig"); !strings.Contains(cfg, "kube-token-") {
 		t.Errorf("dev provider kubeconfig:\n%s", cfg)
+	}
+}
+
+// ARM refuses a role assignment whose principalType does not match the principal; the deployer
+// may be a person (az login) or a service principal (CI).
+func TestDeployerAdminRoleNamesTheDeployersPrincipalType(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"User", "ServicePrincipal"} {
+		cfg, err := stackconfig.Load("..", "prod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fake := fakeazure.New(cfg.Project, cfg.Stack)
+		fake.SetDeployerPrincipalType(kind)
+		if _, err := fake.RunDeclare(cfg.Values, func(ctx *pulumi.Context) (pulumi.Map, error) {
+			return program.Declare(ctx, cfg.Values)
+		}); err != nil {
+			t.Fatalf("deployer as %s: %v", kind, err)
+		}
+		for _, r := range fake.Resources() {
+			if r.Name == "aks-deployer-admin" && str(r.Inputs, "principalType") != kind {
+				t.Errorf("deployer as %s: admin assignment principalType %q", kind, str(r.Inputs, "principalType"))
+			}
+		}
 	}
 }
 

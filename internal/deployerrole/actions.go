@@ -52,7 +52,7 @@ const (
 //   - Anything on the AKS node resource group: the AKS resource provider creates, manages and
 //     deletes it under its own first-party identity.
 var azureTokens = map[string]azureToken{
-	"azure-native:resources:ResourceGroup": {resource: "Microsoft.Resources/subscriptions/resourceGroups"},
+	"azure-native:resources/v20241101:ResourceGroup": {resource: "Microsoft.Resources/subscriptions/resourceGroups"},
 
 	"azure-native:network:VirtualNetwork": {resource: "Microsoft.Network/virtualNetworks"},
 	"azure-native:network:Subnet":         {resource: "Microsoft.Network/virtualNetworks/subnets"},

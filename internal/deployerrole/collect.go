@@ -59,7 +59,7 @@ func Collect(configs []*stackconfig.Config, declare DeclareFunc) (*Declared, err
 				if id := stringAt(r.Inputs, "roleDefinitionId"); id != "" {
 					d.AssignedRoles = appendUnique(d.AssignedRoles, path.Base(id))
 				}
-			case "azure-native:resources:ResourceGroup":
+			case "azure-native:resources/v20241101:ResourceGroup":
 				if name := stringAt(r.Inputs, "resourceGroupName"); name != "" {
 					d.ResourceGroups = appendUnique(d.ResourceGroups, name)
 				}

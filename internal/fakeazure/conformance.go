@@ -8,6 +8,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
+	"metaflow-azure/internal/armcontract"
 	"metaflow-azure/internal/azurefacts"
 )
 
@@ -30,6 +31,31 @@ func (e *ARMError) Error() string {
 // contract for.
 type Checker interface {
 	Check(typeToken string, inputs resource.PropertyMap) ([]ARMError, error)
+}
+
+// contractChecker adapts the ARM contracts (internal/armcontract) to the fake.
+type contractChecker struct{ c *armcontract.Contracts }
+
+func (cc contractChecker) Check(typeToken string, inputs resource.PropertyMap) ([]ARMError, error) {
+	vs, err := cc.c.Check(typeToken, inputs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ARMError, len(vs))
+	for i, v := range vs {
+		out[i] = ARMError{Code: v.Code, Target: v.Path, Message: v.Message}
+	}
+	return out, nil
+}
+
+// publishedContracts are Microsoft's API contracts as extracted into internal/armcontract.
+func publishedContracts() Checker {
+	c, err := armcontract.Load()
+	if err != nil {
+		// The data is embedded and checked by its own tests; failing to load it is a bug.
+		panic(fmt.Sprintf("fakeazure: loading the ARM contracts: %v", err))
+	}
+	return contractChecker{c}
 }
 
 var (
@@ -68,6 +94,14 @@ func (a *Azure) Conform(typ, name string, in resource.PropertyMap) []ARMError {
 	switch resourceType {
 	case "RoleAssignment":
 		conformRoleAssignment(in, refuse)
+		// azure-native sends principalType "User" when none is given.
+		declared := str(in, "principalType")
+		if declared == "" {
+			declared = "User"
+		}
+		if actual, ok := a.principalType(str(in, "principalId")); ok && actual != declared {
+			refuse("UnmatchedPrincipalType", "principalType", "The PrincipalId '%s' has type '%s', which is different from specified PrincipalType '%s'.", str(in, "principalId"), actual, declared)
+		}
 	case "StorageAccount":
 		sku := str(objectOf(in, "sku"), "name")
 		if known && !region.Zones && slices.Contains([]string{"Standard_ZRS", "Standard_GZRS", "Standard_RAGZRS", "Premium_ZRS"}, sku) {

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -78,6 +79,55 @@ type Azure struct {
 	previous map[string]any
 	// contracts checks requests against Microsoft's published API contracts.
 	contracts Checker
+	// deployerType is the kind of principal the deployer signs in as: User or ServicePrincipal.
+	deployerType string
+}
+
+// SetDeployerPrincipalType makes the deployer sign in as a User (the default, like az login) or
+// a ServicePrincipal (like CI).
+func (a *Azure) SetDeployerPrincipalType(t string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.deployerType = t
+}
+
+// principalType is the type Entra ID knows a principal by, if the fake knows the principal.
+func (a *Azure) principalType(objectID string) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if objectID == DeployerObjectID {
+		return a.deployerType, true
+	}
+	for _, r := range a.resources {
+		switch r.Type {
+		case "azuread:index/servicePrincipal:ServicePrincipal":
+			if str(r.Outputs, "objectId") == objectID {
+				return "ServicePrincipal", true
+			}
+		case "azure-native:managedidentity:UserAssignedIdentity":
+			if str(r.Outputs, "principalId") == objectID {
+				return "ServicePrincipal", true
+			}
+		}
+	}
+	return "", false
+}
+
+// accessToken is an unsigned JWT shaped like Entra's for the deployer and an audience: user
+// tokens carry scp, app-only tokens idtyp "app".
+func (a *Azure) accessToken(audience string) string {
+	a.mu.Lock()
+	kind := a.deployerType
+	a.mu.Unlock()
+	claims := map[string]any{"aud": audience, "oid": DeployerObjectID, "tid": TenantID}
+	if kind == "ServicePrincipal" {
+		claims["idtyp"], claims["appid"] = "app", DeployerClientID
+	} else {
+		claims["scp"], claims["upn"] = "user_impersonation", "deployer@example.com"
+	}
+	payload, _ := json.Marshal(claims)
+	enc := base64.RawURLEncoding.EncodeToString
+	return SecretMarker + enc([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + enc(payload) + "." + hash(audience)[:12]
 }
 
 // SetPreviousOutputs makes the fake answer a stack reference to the stack being run with these
@@ -90,7 +140,7 @@ func (a *Azure) SetPreviousOutputs(outputs map[string]any) {
 
 // New returns an empty fake for one project and stack.
 func New(project, stack string) *Azure {
-	return &Azure{project: project, stack: stack}
+	return &Azure{project: project, stack: stack, contracts: publishedContracts(), deployerType: "User"}
 }
 
 // Run runs a Pulumi program against the fake with the given stack config.
@@ -249,7 +299,7 @@ func (a *Azure) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		if audience == "" {
 			audience = "https://management.azure.com/"
 		}
-		return resource.PropertyMap{"token": resource.NewStringProperty(SecretMarker + "entra-token-" + hash(audience)[:12])}, nil
+		return resource.PropertyMap{"token": resource.NewStringProperty(a.accessToken(audience))}, nil
 	case "azure-native:containerservice/v20241001:listManagedClusterUserCredentials":
 		rg, cluster := str(args.Args, "resourceGroupName"), str(args.Args, "resourceName")
 		if rg == "" || cluster == "" {

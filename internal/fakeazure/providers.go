@@ -29,7 +29,7 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 	}
 
 	switch typ {
-	case "azure-native:resources:ResourceGroup":
+	case "azure-native:resources/v20241101:ResourceGroup":
 		if err := need("resourceGroupName", "location"); err != nil {
 			return "", err
 		}

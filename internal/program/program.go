@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"metaflow-azure/infra"
+	"metaflow-azure/internal/entra"
 	"metaflow-azure/internal/metaflowconfig"
 	"metaflow-azure/internal/naming"
 	"metaflow-azure/internal/settings"
@@ -235,7 +236,8 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 		IdentityName: names.ClusterIdentity, KubernetesVersion: s.AKS.KubernetesVersion, SKUTier: s.AKS.SKUTier,
 		UpgradeChannel: s.AKS.UpgradeChannel, KubeLogin: s.AKS.KubeLogin,
 		AuthorizedIPRanges: s.AKS.AuthorizedIPRanges, AzureRBAC: s.AKS.AzureRBAC, DeployerObjectID: deployer.ObjectId,
-		SubnetID: net.AKSSubnetID.ToStringOutput(), PodCIDR: s.Network.PodCIDR, ServiceCIDR: s.Network.ServiceCIDR,
+		DeployerPrincipalType: deployerPrincipalType(ctx, s.AKS.AzureRBAC),
+		SubnetID:              net.AKSSubnetID.ToStringOutput(), PodCIDR: s.Network.PodCIDR, ServiceCIDR: s.Network.ServiceCIDR,
 		SystemPool: infra.NodePoolArgs{
 			Name: names.SystemPool, VMSize: s.AKS.SystemPool.VMSize,
 			MinCount: s.AKS.SystemPool.MinCount, MaxCount: s.AKS.SystemPool.MaxCount,
@@ -274,6 +276,16 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 		return nil, err
 	}
 	return stackOutputs(s, rg, store, db, cluster, identity, k8s, azure.SubscriptionId), nil
+}
+
+// deployerPrincipalType tells from the deployer's own Azure token whether it is a user or a
+// service principal (internal/entra); only a cluster with Azure RBAC assigns the deployer a role.
+func deployerPrincipalType(ctx *pulumi.Context, azureRBAC bool) pulumi.StringInput {
+	if !azureRBAC {
+		return nil
+	}
+	token := authorization.GetClientTokenOutput(ctx, authorization.GetClientTokenOutputArgs{})
+	return pulumi.Unsecret(token.Token().ApplyT(entra.PrincipalType)).(pulumi.StringOutput)
 }
 
 // Tags are the user's tags plus the two the stack always sets.
