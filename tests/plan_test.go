@@ -168,6 +168,14 @@ func TestPlanHumanOutput(t *testing.T) {
 	}
 }
 
+func TestPlanSaysTheSettingsWarnings(t *testing.T) {
+	t.Parallel()
+	_, stderr, code := runCLI(t, "plan", "--stack", "dev", "--config", "location=australiacentral", "--config", "storage.replication=ZRS")
+	if code != 0 || !strings.Contains(stderr, "warning: metaflow-azure:location: australiacentral is not in the stack's region table") {
+		t.Errorf("exit %d, stderr %q; want the unconfirmed-region warning", code, stderr)
+	}
+}
+
 func TestPlanRejectsInvalidSettings(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {

@@ -9,6 +9,7 @@ import (
 
 	"metaflow-azure/internal/plan"
 	"metaflow-azure/internal/program"
+	"metaflow-azure/internal/settings"
 	"metaflow-azure/internal/stackconfig"
 )
 
@@ -68,6 +69,13 @@ func runPlan(o *Options, stack string, f *planFlags) error {
 	p, err := plan.Build(plan.Options{Config: cfg, Program: program.Declare, ShowSecrets: f.showSecrets})
 	if err != nil {
 		return err
+	}
+	// The program logs these as Pulumi warnings under preview and up; offline there is no engine
+	// to show them, so the plan says them itself.
+	if s, err := settings.Load(cfg.Project, cfg.Values); err == nil {
+		for _, w := range s.Warnings() {
+			fmt.Fprintf(o.Streams.ErrOut, "warning: %s:%s\n", cfg.Project, w)
+		}
 	}
 	if f.manifests != "" {
 		skipped, err := p.WriteManifests(f.manifests)
