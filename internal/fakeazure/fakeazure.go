@@ -319,54 +319,17 @@ func (a *Azure) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	return nil, fmt.Errorf("fakeazure: no fake for function %s", args.Token)
 }
 
-// Kubeconfig is the cluster-user kubeconfig AKS would return for a cluster.
+// Kubeconfig is the cluster-user kubeconfig AKS would return for a cluster with local accounts:
+// a bearer token.
 func Kubeconfig(resourceGroup, cluster string) string {
-	server := fmt.Sprintf("https://%s-%s.hcp.westeurope.azmk8s.io:443", cluster, hash(cluster)[:8])
-	ca := base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\nfake-ca\n-----END CERTIFICATE-----\n"))
-	user := fmt.Sprintf("clusterUser_%s_%s", resourceGroup, cluster)
-	return fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: %[1]s
-  cluster:
-    certificate-authority-data: %[2]s
-    server: %[3]s
-contexts:
-- name: %[1]s
-  context:
-    cluster: %[1]s
-    user: %[4]s
-current-context: %[1]s
-users:
-- name: %[4]s
-  user:
-    token: %[5]skube-token-%[6]s
-`, cluster, ca, server, user, SecretMarker, hash(user)[:16])
+	user := clusterUser(resourceGroup, cluster)
+	return kubeconfigFor(cluster, user, fmt.Sprintf("    token: %skube-token-%s\n", SecretMarker, hash(user)[:16]))
 }
 
 // EntraKubeconfig is the cluster-user kubeconfig AKS returns for a cluster with AKS-managed
 // Microsoft Entra ID: an exec kubeconfig whose kubelogin signs in with a device code.
 func EntraKubeconfig(resourceGroup, cluster string) string {
-	server := fmt.Sprintf("https://%s-%s.hcp.westeurope.azmk8s.io:443", cluster, hash(cluster)[:8])
-	ca := base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\nfake-ca\n-----END CERTIFICATE-----\n"))
-	user := fmt.Sprintf("clusterUser_%s_%s", resourceGroup, cluster)
-	return fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: %[1]s
-  cluster:
-    certificate-authority-data: %[2]s
-    server: %[3]s
-contexts:
-- name: %[1]s
-  context:
-    cluster: %[1]s
-    user: %[4]s
-current-context: %[1]s
-users:
-- name: %[4]s
-  user:
-    exec:
+	return kubeconfigFor(cluster, clusterUser(resourceGroup, cluster), fmt.Sprintf(`    exec:
       apiVersion: client.authentication.k8s.io/v1beta1
       command: kubelogin
       args:
@@ -378,12 +341,39 @@ users:
       - --client-id
       - 80faf920-1908-4b52-b5ef-a8e7bedfc67a
       - --tenant-id
-      - %[5]s
+      - %s
       - --environment
       - AzurePublicCloud
       interactiveMode: IfAvailable
       provideClusterInfo: false
-`, cluster, ca, server, user, TenantID)
+`, TenantID))
+}
+
+func clusterUser(resourceGroup, cluster string) string {
+	return fmt.Sprintf("clusterUser_%s_%s", resourceGroup, cluster)
+}
+
+// kubeconfigFor is the kubeconfig around one user's credentials (YAML under "user:").
+func kubeconfigFor(cluster, user, credentials string) string {
+	server := fmt.Sprintf("https://%s-%s.hcp.westeurope.azmk8s.io:443", cluster, hash(cluster)[:8])
+	ca := base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\nfake-ca\n-----END CERTIFICATE-----\n"))
+	return fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: %[1]s
+  cluster:
+    certificate-authority-data: %[2]s
+    server: %[3]s
+contexts:
+- name: %[1]s
+  context:
+    cluster: %[1]s
+    user: %[4]s
+current-context: %[1]s
+users:
+- name: %[4]s
+  user:
+%[5]s`, cluster, ca, server, user, credentials)
 }
 
 // clusterHasEntraID reports whether a declared cluster has AKS-managed Microsoft Entra ID.
