@@ -78,9 +78,13 @@ type Cluster struct {
 	Name          pulumi.StringOutput
 	ID            pulumi.IDOutput
 	OIDCIssuerURL pulumi.StringOutput
-	// Kubeconfig is the cluster-user kubeconfig made non-interactive (secret), never written to
-	// disk.
+	// Kubeconfig is the cluster-user kubeconfig made non-interactive for the stack's own
+	// Kubernetes provider (secret), never written to disk.
 	Kubeconfig pulumi.StringOutput
+	// UserKubeconfig is the kubeconfig for people and tools after the deploy (the kubeconfig
+	// output): with Azure RBAC it signs in through kubelogin with the Azure CLI's login, which
+	// lasts, where the provider's token expires within the hour.
+	UserKubeconfig pulumi.StringOutput
 	// TaskPool is the task node pool resource.
 	TaskPool *containerservice.AgentPool
 	// KubernetesAccess is what the Kubernetes provider must wait for before it may act: the
@@ -241,7 +245,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		}
 		return string(raw), nil
 	}).(pulumi.StringOutput)
-	kubeconfigOut := kubeconfigRaw
+	kubeconfigOut, userKubeconfig := kubeconfigRaw, kubeconfigRaw
 
 	if args.AzureRBAC {
 		if args.DeployerObjectID == "" || args.DeployerPrincipalType == nil {
@@ -260,6 +264,10 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		}
 		c.KubernetesAccess = append(c.KubernetesAccess, admin)
 
+		userKubeconfig = kubeconfigRaw.ApplyT(func(raw string) (string, error) {
+			out, err := kubeconfig.NonInteractive([]byte(raw), "azurecli", "")
+			return string(out), err
+		}).(pulumi.StringOutput)
 		// AKS returns an exec kubeconfig that signs in with a device code; the provider
 		// gets one that needs no person, once the admin assignment has propagated.
 		ready := afterPropagation(ctx, admin.CreatedOn, kubeconfigRaw)
@@ -284,12 +292,13 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.ID = cluster.ID()
 	c.OIDCIssuerURL = cluster.OidcIssuerProfile.IssuerURL().Elem()
 	c.Kubeconfig = pulumi.ToSecret(kubeconfigOut).(pulumi.StringOutput)
+	c.UserKubeconfig = pulumi.ToSecret(userKubeconfig).(pulumi.StringOutput)
 	c.TaskPool = taskPool
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"name":          c.Name,
 		"id":            c.ID,
 		"oidcIssuerUrl": c.OIDCIssuerURL,
-		"kubeconfig":    c.Kubeconfig,
+		"kubeconfig":    c.UserKubeconfig,
 	})
 }
 

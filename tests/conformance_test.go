@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -161,6 +162,12 @@ func TestKubernetesProviderSignsInWithoutAPerson(t *testing.T) {
 	}
 	if !asked {
 		t.Error("no Entra token was asked for the AKS server application")
+	}
+
+	// The kubeconfig output is for people: kubelogin with their az login, which outlasts a token.
+	out := fmt.Sprint(s.outputs["kubeconfig"].Value)
+	if !strings.Contains(out, "- azurecli") || strings.Contains(out, "devicecode") || !s.outputs["kubeconfig"].Secret {
+		t.Errorf("kubeconfig output:\n%s", out)
 	}
 
 	cli := runStack(t, "prod", "aks.kubeLogin=workloadidentity")

@@ -65,7 +65,7 @@ func stackOutputs(s *settings.Settings, rg *infra.ResourceGroup, store *infra.Da
 	out[OutputPostgresAdminUser] = pulumi.String(db.AdminLogin)
 	out[OutputPostgresAdminPassword] = db.AdminPassword
 	out[OutputClusterName] = cluster.Name
-	out[OutputKubeconfig] = cluster.Kubeconfig
+	out[OutputKubeconfig] = cluster.UserKubeconfig
 	out[OutputOIDCIssuerURL] = cluster.OIDCIssuerURL
 	out[OutputClientID] = identity.ClientID
 	out[OutputClientSecret] = identity.ClientSecret
