@@ -132,8 +132,13 @@ func ArgoValues(tasksNamespace, serviceAccount, credentialsSecret, authMode stri
 	managed := "--managed-namespace=" + tasksNamespace
 	return pulumi.Map{
 		// Role/RoleBinding in the release namespace instead of ClusterRole/ClusterRoleBinding, and
-		// --namespaced for the controller and the server. --managed-namespace makes the namespace
-		// they manage the task namespace, where NewArgo grants them what they need.
+		// --namespaced for the controller and the server (templates/controller/
+		// workflow-controller-cluster-roles.yaml:3, workflow-controller-crb.yaml:3,
+		// workflow-controller-deployment.yaml:57, server/server-cluster-roles.yaml:3,
+		// server/server-crb.yaml:3, server/server-deployment.yaml:72 at 0.47.5). --managed-namespace
+		// makes the task namespace the one they manage (Argo's docs/managed-namespace.md: both run
+		// --namespaced, plus --managed-namespace for workflows in another namespace); NewArgo grants
+		// them what they need there.
 		"singleNamespace": pulumi.Bool(true),
 		// The stack owns the workflow ServiceAccount and its executor RBAC (Tasks); the chart's
 		// would be a Role for an unused "argo-workflow" account.
