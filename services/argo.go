@@ -3,8 +3,12 @@ package services
 import (
 	"strings"
 
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
 
 	"metaflow-azure/internal/metaflowconfig"
 )
@@ -12,13 +16,28 @@ import (
 // ArgoHelmRepository is the official Argo chart repository.
 const ArgoHelmRepository = "https://argoproj.github.io/argo-helm"
 
-// Argo Workflows release facts the rest of the stack refers to. fullnameOverride pins the
-// chart's object names, so they do not depend on the release name.
+// Argo Workflows release facts the rest of the stack refers to. The chart names its objects
+// <fullname>-<component>, and its fullname is the release name when that contains the chart's
+// name ("argo-workflows" does; argo-workflows-0.47.5 templates/_helpers.tpl:28-36); the chart
+// tier of tests/k8sapi checks these names in the rendered chart.
 const (
-	ArgoReleaseName          = "argo-workflows"
-	ArgoServerServiceAccount = ArgoReleaseName + "-server"
-	ArgoServerService        = ArgoReleaseName + "-server"
-	ArgoServerPort           = 2746
+	ArgoReleaseName              = "argo-workflows"
+	ArgoServerServiceAccount     = ArgoReleaseName + "-server"
+	ArgoServerService            = ArgoReleaseName + "-server"
+	ArgoControllerServiceAccount = ArgoReleaseName + "-workflow-controller"
+	ArgoServerPort               = 2746
+)
+
+// Argo's default artifact repository for workflows in the task namespace: Argo reads the
+// ConfigMap of this name in a workflow's namespace, and the key its annotation names
+// (docs: "Configuring Your Artifact Repository", artifact-repositories ConfigMap).
+const (
+	ArtifactRepositoriesConfigMap = "artifact-repositories"
+	ArtifactRepositoryKey         = "default-v1"
+	DefaultArtifactRepositoryAnno = "workflows.argoproj.io/default-artifact-repository"
+	// ArtifactBlobNameFormat is where Argo puts a workflow's artifacts in the container. The
+	// {{...}} are Argo's placeholders, filled per workflow and pod; they must reach Argo as is.
+	ArtifactBlobNameFormat = "argo-artifacts/{{workflow.namespace}}/{{workflow.name}}/{{pod.name}}"
 )
 
 // ArgoArgs configures Argo Workflows.
@@ -28,15 +47,16 @@ type ArgoArgs struct {
 	ChartVersion string
 	// AuthMode is the server's --auth-mode: client or server.
 	AuthMode string
-	// Tasks is where workflows run: the controller watches it and workflows default to its
-	// ServiceAccount.
+	// Tasks is where workflows run: the controller and the server manage that namespace only
+	// and workflows default to its ServiceAccount.
 	Tasks *Tasks
 	// BlobEndpoint and Container make the default artifact repository Azure Blob.
 	BlobEndpoint pulumi.StringInput
 	Container    pulumi.StringInput
 }
 
-// Argo is Argo Workflows from the official chart, with no demo components.
+// Argo is Argo Workflows from the official chart, with no demo components, confined to the task
+// namespace.
 type Argo struct {
 	pulumi.ResourceState
 
@@ -45,7 +65,8 @@ type Argo struct {
 	Server metaflowconfig.Endpoint
 }
 
-// NewArgo declares the namespace and the Helm release.
+// NewArgo declares the namespace, the Helm release, the controller's and server's rights in
+// the task namespace and the task namespace's default artifact repository.
 func NewArgo(ctx *pulumi.Context, name string, args *ArgoArgs, opts ...pulumi.ResourceOption) (*Argo, error) {
 	if args == nil || args.Tasks == nil {
 		return nil, errNilArgs("Argo")
@@ -63,11 +84,27 @@ func NewArgo(ctx *pulumi.Context, name string, args *ArgoArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	release, err := newArgoRelease(ctx, c, name, args.Namespace, ArgoReleaseName, "argo-workflows", args.ChartVersion,
-		argoValues(args))
+		ArgoValues(args.Tasks.Namespace, args.Tasks.ServiceAccount, args.Tasks.CredentialsSecret, args.AuthMode))
 	if err != nil {
 		return nil, err
 	}
 	c.Release = release
+	parent := pulumi.Parent(c)
+	ns := pulumi.String(args.Tasks.Namespace)
+	inTasks := pulumi.DependsOn([]pulumi.Resource{args.Tasks.NamespaceResource})
+	// With singleNamespace the chart binds the controller and the server only in their own
+	// namespace; these Roles give them the task namespace, and nothing else.
+	if err := newRoleWithBinding(ctx, name+"-controller-tasks", ArgoControllerServiceAccount, "argo", ns,
+		argoControllerTaskRules(), serviceAccountSubject(ArgoControllerServiceAccount, args.Namespace), parent, inTasks); err != nil {
+		return nil, err
+	}
+	if err := newRoleWithBinding(ctx, name+"-server-tasks", ArgoServerServiceAccount, "argo", ns,
+		argoServerTaskRules(), serviceAccountSubject(ArgoServerServiceAccount, args.Namespace), parent, inTasks); err != nil {
+		return nil, err
+	}
+	if _, err := newArtifactRepositories(ctx, name+"-artifact-repositories", ns, args.BlobEndpoint, args.Container, parent, inTasks); err != nil {
+		return nil, err
+	}
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"release":        release.Name,
 		"namespace":      pulumi.String(args.Namespace),
@@ -78,52 +115,136 @@ func NewArgo(ctx *pulumi.Context, name string, args *ArgoArgs, opts ...pulumi.Re
 	})
 }
 
-func argoValues(args *ArgoArgs) pulumi.Map {
+// ArgoValues are the values of the argo-workflows release: tasksNamespace is the only namespace
+// the controller and server manage, workflows there run as serviceAccount by default, and the
+// executor reads the Azure credentials from credentialsSecret. Every key is read by the pinned
+// chart and changes what it renders; the chart tier of tests/k8sapi proves both.
+func ArgoValues(tasksNamespace, serviceAccount, credentialsSecret, authMode string) pulumi.Map {
 	credentialEnv := make(pulumi.Array, 0, len(AzureCredentialKeys))
 	for _, key := range AzureCredentialKeys {
 		credentialEnv = append(credentialEnv, pulumi.Map{
 			"name": pulumi.String(key),
 			"valueFrom": pulumi.Map{"secretKeyRef": pulumi.Map{
-				"name": pulumi.String(args.Tasks.CredentialsSecret), "key": pulumi.String(key),
+				"name": pulumi.String(credentialsSecret), "key": pulumi.String(key),
 			}},
 		})
 	}
+	managed := "--managed-namespace=" + tasksNamespace
 	return pulumi.Map{
-		"fullnameOverride": pulumi.String(ArgoReleaseName),
-		"crds":             pulumi.Map{"install": pulumi.Bool(true), "keep": pulumi.Bool(true)},
-		"singleNamespace":  pulumi.Bool(false),
-		// The stack owns the workflow ServiceAccount and its executor RBAC (Tasks).
-		"workflow": pulumi.Map{
-			"serviceAccount": pulumi.Map{"create": pulumi.Bool(false)},
-			"rbac":           pulumi.Map{"create": pulumi.Bool(false)},
-		},
+		// Role/RoleBinding in the release namespace instead of ClusterRole/ClusterRoleBinding, and
+		// --namespaced for the controller and the server (templates/controller/
+		// workflow-controller-cluster-roles.yaml:3, workflow-controller-crb.yaml:3,
+		// workflow-controller-deployment.yaml:57, server/server-cluster-roles.yaml:3,
+		// server/server-crb.yaml:3, server/server-deployment.yaml:72 at 0.47.5). --managed-namespace
+		// makes the task namespace the one they manage (Argo's docs/managed-namespace.md: both run
+		// --namespaced, plus --managed-namespace for workflows in another namespace); NewArgo grants
+		// them what they need there.
+		"singleNamespace": pulumi.Bool(true),
+		// The stack owns the workflow ServiceAccount and its executor RBAC (Tasks); the chart's
+		// would be a Role for an unused "argo-workflow" account.
+		"workflow": pulumi.Map{"rbac": pulumi.Map{"create": pulumi.Bool(false)}},
 		"controller": pulumi.Map{
-			"workflowNamespaces": pulumi.ToStringArray([]string{args.Tasks.Namespace}),
+			"extraArgs": pulumi.ToStringArray([]string{managed}),
 			"workflowDefaults": pulumi.Map{"spec": pulumi.Map{
-				"serviceAccountName": pulumi.String(args.Tasks.ServiceAccount),
+				"serviceAccountName": pulumi.String(serviceAccount),
 			}},
+			// ClusterWorkflowTemplates are cluster-wide; Metaflow does not use them. Left on, the
+			// chart would also bind a ClusterRole that singleNamespace does not render.
+			"clusterWorkflowTemplates": pulumi.Map{"enabled": pulumi.Bool(false)},
 		},
 		"server": pulumi.Map{
-			"serviceType": pulumi.String("ClusterIP"),
-			"secure":      pulumi.Bool(true),
-			"extraArgs":   pulumi.ToStringArray([]string{"--auth-mode=" + args.AuthMode}),
+			"secure":                   pulumi.Bool(true),
+			"authMode":                 pulumi.String(authMode),
+			"extraArgs":                pulumi.ToStringArray([]string{managed}),
+			"clusterWorkflowTemplates": pulumi.Map{"enabled": pulumi.Bool(false)},
 		},
 		// The executor's wait container uploads artifacts with DefaultAzureCredential; the
-		// storage account takes no account keys.
-		"executor":               pulumi.Map{"env": credentialEnv},
-		"useDefaultArtifactRepo": pulumi.Bool(true),
-		"useStaticCredentials":   pulumi.Bool(false),
-		"artifactRepository": pulumi.Map{
-			"archiveLogs": pulumi.Bool(false),
-			// The chart's default S3 block would sit beside Azure in the controller config.
-			"s3": nil,
-			"azure": pulumi.Map{
-				"endpoint":       pulumi.ToOutput(args.BlobEndpoint).ApplyT(func(e string) string { return strings.TrimSuffix(e, "/") }),
-				"container":      args.Container,
-				"blobNameFormat": pulumi.String("argo-artifacts/{{workflow.namespace}}/{{workflow.name}}/{{pod.name}}"),
-				"useSDKCreds":    pulumi.Bool(true),
-			},
+		// storage account takes no account keys. The repository itself is the task namespace's
+		// artifact-repositories ConfigMap (newArtifactRepositories), not a chart value.
+		"executor": pulumi.Map{"env": credentialEnv},
+	}
+}
+
+// newArtifactRepositories declares the task namespace's default artifact repository: the
+// Metaflow container, reached with Entra credentials (useSDKCreds).
+//
+// It is a ConfigMap of the stack and not the chart's artifactRepository value on purpose: the
+// chart passes artifactRepository.azure through Helm's tpl (workflow-controller-config-map.yaml
+// line 75 at argo-workflows-0.47.5), which reads Argo's own {{workflow.name}} placeholders as
+// Helm template code and fails the install. Escaping them for tpl would tie the value to how
+// one chart version renders it; here nothing between the program and Argo templates the text,
+// and Argo reads this ConfigMap natively for every workflow in the namespace.
+func newArtifactRepositories(ctx *pulumi.Context, name string, namespace pulumi.StringInput, blobEndpoint, container pulumi.StringInput, opts ...pulumi.ResourceOption) (*corev1.ConfigMap, error) {
+	repository := pulumi.All(blobEndpoint, container).ApplyT(func(v []any) (string, error) {
+		out, err := yaml.Marshal(map[string]any{"azure": map[string]any{
+			"endpoint":       strings.TrimSuffix(v[0].(string), "/"),
+			"container":      v[1].(string),
+			"blobNameFormat": ArtifactBlobNameFormat,
+			"useSDKCreds":    true,
+		}})
+		return string(out), err
+	}).(pulumi.StringOutput)
+	return corev1.NewConfigMap(ctx, name, &corev1.ConfigMapArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(ArtifactRepositoriesConfigMap), Namespace: namespace,
+			Labels:      pulumi.ToStringMap(labels(ArtifactRepositoriesConfigMap, "argo")),
+			Annotations: pulumi.StringMap{DefaultArtifactRepositoryAnno: pulumi.String(ArtifactRepositoryKey)},
 		},
+		Data: pulumi.StringMap{ArtifactRepositoryKey: repository},
+	}, opts...)
+}
+
+func serviceAccountSubject(name, namespace string) rbacv1.SubjectArray {
+	return rbacv1.SubjectArray{&rbacv1.SubjectArgs{
+		Kind: pulumi.String("ServiceAccount"), Name: pulumi.String(name), Namespace: pulumi.String(namespace),
+	}}
+}
+
+func rule(group string, resources, verbs []string) *rbacv1.PolicyRuleArgs {
+	return &rbacv1.PolicyRuleArgs{
+		ApiGroups: pulumi.ToStringArray([]string{group}),
+		Resources: pulumi.ToStringArray(resources),
+		Verbs:     pulumi.ToStringArray(verbs),
+	}
+}
+
+var (
+	readVerbs = []string{"get", "list", "watch"}
+	allVerbs  = []string{"create", "get", "list", "watch", "update", "patch", "delete"}
+)
+
+// argoControllerTaskRules are the rules the argo-workflows chart gives the workflow controller
+// (templates/controller/workflow-controller-cluster-roles.yaml at 0.47.5), for the task namespace:
+// without the leader-election leases and the agent CA Secret, which live in its own namespace
+// (the chart's Role there keeps them).
+func argoControllerTaskRules() rbacv1.PolicyRuleArray {
+	return rbacv1.PolicyRuleArray{
+		rule("", []string{"pods"}, allVerbs),
+		rule("", []string{"pods/exec"}, []string{"create"}),
+		rule("", []string{"configmaps", "namespaces"}, readVerbs),
+		rule("", []string{"persistentvolumeclaims", "persistentvolumeclaims/finalizers"}, []string{"create", "update", "delete", "get"}),
+		rule("argoproj.io", []string{"workflows", "workflows/finalizers", "workflowtasksets", "workflowtasksets/finalizers",
+			"workflowtasksets/status", "workflowartifactgctasks"}, []string{"get", "list", "watch", "update", "patch", "delete", "create"}),
+		rule("argoproj.io", []string{"workflowtemplates", "workflowtemplates/finalizers"}, readVerbs),
+		rule("argoproj.io", []string{"workflowtaskresults", "workflowtaskresults/finalizers"}, []string{"list", "watch", "deletecollection"}),
+		rule("argoproj.io", []string{"cronworkflows", "cronworkflows/finalizers"}, []string{"get", "list", "watch", "update", "patch", "delete"}),
+		rule("", []string{"events"}, []string{"create", "patch"}),
+		rule("", []string{"serviceaccounts"}, []string{"get", "list"}),
+		rule("policy", []string{"poddisruptionbudgets"}, []string{"create", "get", "delete"}),
+	}
+}
+
+// argoServerTaskRules are the rules the argo-workflows chart gives the server
+// (templates/server/server-cluster-roles.yaml at 0.47.5), for the task namespace, without
+// Secrets: the server reads them only for SSO, which the stack does not configure, and the task
+// namespace holds the Azure credentials.
+func argoServerTaskRules() rbacv1.PolicyRuleArray {
+	return rbacv1.PolicyRuleArray{
+		rule("", []string{"configmaps", "events"}, []string{"get", "watch", "list"}),
+		rule("", []string{"pods"}, []string{"get", "list", "watch", "delete"}),
+		rule("", []string{"pods/log"}, []string{"get", "list"}),
+		rule("", []string{"events"}, []string{"watch", "create", "patch"}),
+		rule("argoproj.io", []string{"eventsources", "sensors", "workflows", "workfloweventbindings", "workflowtemplates", "cronworkflows"}, allVerbs),
 	}
 }
 

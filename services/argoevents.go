@@ -23,11 +23,9 @@ const (
 	WebhookService = EventSourceName + "-eventsource-svc"
 )
 
-// NATS images for the EventBus, pinned: the chart's own list includes "latest".
-const (
-	natsConfigReloaderImage  = "natsio/nats-server-config-reloader:0.14.1"
-	natsMetricsExporterImage = "natsio/prometheus-nats-exporter:0.14.0"
-)
+// ArgoEventsControllerServiceAccount is the chart's controller ServiceAccount
+// (<fullname>-controller-manager; fullname is the release name, as for Argo Workflows).
+const ArgoEventsControllerServiceAccount = ArgoEventsReleaseName + "-controller-manager"
 
 // ArgoEventsArgs configures Argo Events.
 type ArgoEventsArgs struct {
@@ -73,21 +71,18 @@ func NewArgoEvents(ctx *pulumi.Context, name string, args *ArgoEventsArgs, opts 
 	}
 	parent := pulumi.Parent(c)
 	release, err := newArgoRelease(ctx, c, name, args.Namespace, ArgoEventsReleaseName, "argo-events", args.ChartVersion,
-		pulumi.Map{
-			"fullnameOverride": pulumi.String(ArgoEventsReleaseName),
-			"crds":             pulumi.Map{"install": pulumi.Bool(true), "keep": pulumi.Bool(true)},
-			"configs": pulumi.Map{"jetstream": pulumi.Map{"versions": pulumi.Array{pulumi.Map{
-				"version":              pulumi.String(args.JetStreamVersion),
-				"natsImage":            pulumi.String("nats:" + args.JetStreamVersion),
-				"startCommand":         pulumi.String("/nats-server"),
-				"configReloaderImage":  pulumi.String(natsConfigReloaderImage),
-				"metricsExporterImage": pulumi.String(natsMetricsExporterImage),
-			}}}},
-		})
+		ArgoEventsValues(tasksNS))
 	if err != nil {
 		return nil, err
 	}
 	ns := pulumi.String(tasksNS)
+	// With rbac.namespaced the chart binds the controller only in its own namespace; this Role
+	// gives it the task namespace, where the EventBus, EventSource and sensors live.
+	if err := newRoleWithBinding(ctx, name+"-controller-tasks", ArgoEventsControllerServiceAccount, "events", ns,
+		argoEventsControllerTaskRules(), serviceAccountSubject(ArgoEventsControllerServiceAccount, args.Namespace),
+		parent, pulumi.DependsOn([]pulumi.Resource{args.Tasks.NamespaceResource})); err != nil {
+		return nil, err
+	}
 	// Custom resources wait for the release that installs their CRDs, and for the task namespace.
 	afterRelease := pulumi.DependsOn([]pulumi.Resource{release, args.Tasks.NamespaceResource})
 
@@ -172,6 +167,36 @@ func NewArgoEvents(ctx *pulumi.Context, name string, args *ArgoEventsArgs, opts 
 		"webhookService": pulumi.String(WebhookService),
 		"serviceAccount": pulumi.String(SensorServiceAccountName),
 	})
+}
+
+// ArgoEventsValues are the values of the argo-events release: the controller manages
+// tasksNamespace only. The EventBus's JetStream images are the chart's own list for the pinned
+// version (configs.jetstream.versions in its values.yaml), which the chart tier of tests/k8sapi
+// checks holds the stack's JetStream version.
+func ArgoEventsValues(tasksNamespace string) pulumi.Map {
+	return pulumi.Map{
+		"controller": pulumi.Map{"rbac": pulumi.Map{
+			// Role/RoleBinding in the release namespace and --namespaced, instead of a ClusterRole.
+			"namespaced": pulumi.Bool(true),
+			// --managed-namespace: the namespace the controller manages.
+			"managedNamespace": pulumi.String(tasksNamespace),
+		}},
+	}
+}
+
+// argoEventsControllerTaskRules are the rules the argo-events chart gives its controller
+// (templates/argo-events-controller/rbac.yaml at 2.4.22), for the task namespace, without the
+// leader-election leases, which live in its own namespace (the chart's Role there keeps them).
+func argoEventsControllerTaskRules() rbacv1.PolicyRuleArray {
+	return rbacv1.PolicyRuleArray{
+		rule("", []string{"events"}, []string{"create", "patch"}),
+		rule("argoproj.io", []string{"sensors", "sensors/finalizers", "sensors/status", "eventsources", "eventsources/finalizers",
+			"eventsources/status", "eventbus", "eventbus/finalizers", "eventbus/status"},
+			[]string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}),
+		rule("", []string{"pods", "pods/exec", "configmaps", "services", "persistentvolumeclaims"}, allVerbs),
+		rule("", []string{"secrets"}, []string{"create", "get", "list", "update", "patch", "delete"}),
+		rule("apps", []string{"deployments", "statefulsets"}, allVerbs),
+	}
 }
 
 func newRoleWithBinding(ctx *pulumi.Context, name, roleName, component string, namespace pulumi.StringInput, rules rbacv1.PolicyRuleArray, subjects rbacv1.SubjectArray, opts ...pulumi.ResourceOption) error {

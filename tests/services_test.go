@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -12,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
 
 	"metaflow-azure/internal/fakeazure"
 	"metaflow-azure/internal/program"
@@ -262,33 +265,87 @@ func TestHelmChartsArePinnedWithoutDemoComponents(t *testing.T) {
 	if str(argo.Inputs, "version") != settings.Defaults().Argo.ChartVersion {
 		t.Errorf("argo chart %q", str(argo.Inputs, "version"))
 	}
-	if ns := strings_(list(argo.Inputs, "values.controller.workflowNamespaces")); !slices.Equal(ns, []string{"metaflow-jobs"}) {
-		t.Errorf("the controller must watch the task namespace, watches %v", ns)
-	}
-	if args := strings_(list(argo.Inputs, "values.server.extraArgs")); !slices.Equal(args, []string{"--auth-mode=server"}) {
-		t.Errorf("dev sets argo.authMode server; server args %v", args)
-	}
-	if str(argo.Inputs, "values.artifactRepository.azure.endpoint") != strings.TrimSuffix(str(s.one(tStorage, "datastore-account").Outputs, "primaryEndpoints.blob"), "/") ||
-		str(argo.Inputs, "values.artifactRepository.azure.container") != "metaflow" {
-		t.Errorf("the default artifact repository must be the Metaflow container: %v", argo.Inputs["values"])
-	}
-	if on, _ := boolean(argo.Inputs, "values.artifactRepository.azure.useSDKCreds"); !on {
-		t.Error("artifacts must use Entra credentials (the account takes no keys)")
-	}
-	if v, ok := prop(argo.Inputs, "values.artifactRepository.s3"); ok && !v.IsNull() {
-		t.Error("the chart's S3 (MinIO) repository must be removed")
-	}
-	if str(argo.Inputs, "values.controller.workflowDefaults.spec.serviceAccountName") != services.TaskServiceAccountName {
-		t.Error("workflows must default to the task ServiceAccount")
+	// What the values make of the charts is checked on the charts rendered with real Helm, in
+	// the chart tier (tests/k8sapi); here: the releases get exactly the program's values.
+	if got, want := valuesOf(t, argo), plain(services.ArgoValues("metaflow-jobs", services.TaskServiceAccountName, services.CredentialsSecretName, "server")); !reflect.DeepEqual(got, want) {
+		t.Errorf("argo-workflows values:\n%v\nwant (dev: argo.authMode server)\n%v", got, want)
 	}
 	events := s.one(tRelease, "argo-events")
-	for _, v := range list(events.Inputs, "values.configs.jetstream.versions") {
-		for _, img := range []string{"natsImage", "configReloaderImage", "metricsExporterImage"} {
-			if image := str(v.ObjectValue(), img); strings.HasSuffix(image, ":latest") || !strings.Contains(image, ":") {
-				t.Errorf("jetstream %s %q must be pinned", img, image)
-			}
-		}
+	if got, want := valuesOf(t, events), plain(services.ArgoEventsValues("metaflow-jobs")); !reflect.DeepEqual(got, want) {
+		t.Errorf("argo-events values:\n%v\nwant\n%v", got, want)
 	}
+}
+
+// TestArtifactRepositoryIsTheMetaflowContainer: the task namespace's default artifact
+// repository is the Metaflow container with Entra credentials, its placeholders as Argo wants.
+func TestArtifactRepositoryIsTheMetaflowContainer(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev")
+	cm := s.k8s("ConfigMap", "metaflow-jobs", services.ArtifactRepositoriesConfigMap)
+	annotations, _ := prop(cm.Inputs, "metadata.annotations")
+	var key string
+	if v, ok := annotations.ObjectValue()[resource.PropertyKey(services.DefaultArtifactRepositoryAnno)]; ok && v.IsString() {
+		key = v.StringValue()
+	}
+	if key == "" {
+		t.Fatalf("%s has no %s annotation", services.ArtifactRepositoriesConfigMap, services.DefaultArtifactRepositoryAnno)
+	}
+	var repo struct {
+		Azure map[string]any `yaml:"azure"`
+	}
+	data, _ := prop(cm.Inputs, "data")
+	if err := yaml.Unmarshal([]byte(data.ObjectValue()[resource.PropertyKey(key)].StringValue()), &repo); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"endpoint":       strings.TrimSuffix(str(s.one(tStorage, "datastore-account").Outputs, "primaryEndpoints.blob"), "/"),
+		"container":      "metaflow",
+		"blobNameFormat": "argo-artifacts/{{workflow.namespace}}/{{workflow.name}}/{{pod.name}}",
+		"useSDKCreds":    true,
+	}
+	if !reflect.DeepEqual(repo.Azure, want) {
+		t.Errorf("artifact repository %v, want %v", repo.Azure, want)
+	}
+}
+
+// plain turns values built from plain Pulumi inputs into the Go values Helm receives.
+func plain(v any) any {
+	switch v := v.(type) {
+	case pulumi.Map:
+		m := map[string]any{}
+		for k, e := range v {
+			m[k] = plain(e)
+		}
+		return m
+	case pulumi.Array:
+		l := []any{}
+		for _, e := range v {
+			l = append(l, plain(e))
+		}
+		return l
+	case pulumi.StringArray:
+		l := []any{}
+		for _, e := range v {
+			l = append(l, plain(e))
+		}
+		return l
+	case pulumi.String:
+		return string(v)
+	case pulumi.Bool:
+		return bool(v)
+	default:
+		panic(fmt.Sprintf("plain: %T", v))
+	}
+}
+
+// valuesOf is a release's values as plain Go values, shaped as Helm receives them.
+func valuesOf(t *testing.T, r *fakeazure.Resource) map[string]any {
+	t.Helper()
+	v, ok := prop(r.Inputs, "values")
+	if !ok {
+		t.Fatalf("%s has no values", r.Name)
+	}
+	return v.ObjectValue().Mappable()
 }
 
 func TestRBACPointsAtServiceAccountsThatExist(t *testing.T) {
@@ -298,15 +355,18 @@ func TestRBACPointsAtServiceAccountsThatExist(t *testing.T) {
 	for _, sa := range s.kinds("ServiceAccount") {
 		accounts[str(sa.Inputs, "metadata.namespace")+"/"+str(sa.Inputs, "metadata.name")] = true
 	}
-	// Created by the argo-workflows chart (fullnameOverride pins the name).
+	// Created by the charts (their names are checked in the rendered charts, tests/k8sapi).
 	accounts["argo/"+services.ArgoServerServiceAccount] = true
+	accounts["argo/"+services.ArgoControllerServiceAccount] = true
+	accounts["argo-events/"+services.ArgoEventsControllerServiceAccount] = true
 	roles := map[string]bool{}
 	for _, r := range s.kinds("Role") {
 		roles[str(r.Inputs, "metadata.namespace")+"/"+str(r.Inputs, "metadata.name")] = true
 	}
 	bindings := s.kinds("RoleBinding")
-	if len(bindings) != 3 {
-		t.Errorf("want 3 RoleBindings (executor, operate-workflow, view-events), got %d", len(bindings))
+	if len(bindings) != 6 {
+		t.Errorf("want 6 RoleBindings (executor, operate-workflow, view-events, and the task namespace's for the "+
+			"workflow controller, the Argo server and the events controller), got %d", len(bindings))
 	}
 	for _, b := range bindings {
 		ns := str(b.Inputs, "metadata.namespace")

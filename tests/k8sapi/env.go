@@ -20,6 +20,7 @@ type env struct {
 	tools   *tools
 	cluster *cluster
 	applier *applier
+	charts  *renderer
 
 	mu      sync.Mutex
 	timings []timing
@@ -63,6 +64,12 @@ func setUp(ctx context.Context) (*env, error) {
 		return nil, err
 	}
 	e.record("build: hack/k8s-tools.sh (find or build)", time.Since(start))
+	start = time.Now()
+	helm, err := findHelm(ctx, e.root, logf)
+	if err != nil {
+		return nil, err
+	}
+	e.record("build: hack/helm.sh (find or build)", time.Since(start))
 
 	if e.dir, err = workDir(); err != nil {
 		return nil, err
@@ -80,6 +87,10 @@ func setUp(ctx context.Context) (*env, error) {
 	e.record("start: control plane + simulated node", time.Since(start))
 
 	if e.applier, err = newApplier(e.cluster); err != nil {
+		return e, err
+	}
+	e.charts = &renderer{helm: helm, root: e.root, dir: filepath.Join(e.dir, "charts")}
+	if err := os.MkdirAll(e.charts.dir, 0o700); err != nil {
 		return e, err
 	}
 	start = time.Now()

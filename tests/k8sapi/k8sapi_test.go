@@ -18,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+
+	"metaflow-azure/services"
 )
 
 // Deadlines for the assertions. The good stack gets generous ones (a busy 2-core machine);
@@ -56,28 +58,39 @@ func runMain(m *testing.M) (code int) {
 	return m.Run()
 }
 
-// TestStackObjectsBecomeReady applies every object the dev stack declares (the offline plan's
-// --manifests output) and checks that each becomes ready, that every reference resolves, and
-// that deleting the namespaces leaves nothing behind.
+// TestStackObjectsBecomeReady applies, for the dev and the prod stack in turn, every object
+// the stack declares (the offline plan's --manifests output) together with its two Helm
+// releases rendered from the pinned charts with the program's values, and checks that each
+// becomes ready, that every reference resolves, that Argo's controllers and server reach the
+// task namespace and nothing else, and that deleting the namespaces leaves nothing behind.
 func TestStackObjectsBecomeReady(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	e := testEnv
-
-	start := time.Now()
-	plan, err := renderPlan(ctx, e.root, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
+	for _, st := range chartStacks {
+		t.Run(st.name, func(t *testing.T) { stackObjectsBecomeReady(t, testEnv, st.name) })
 	}
-	e.record("render: plan --stack dev --manifests", time.Since(start))
+}
+
+func stackObjectsBecomeReady(t *testing.T, e *env, stack string) {
+	ctx := t.Context()
+	start := time.Now()
+	sc := chartsOf(t, e, stack)
+	e.record("render: plan --stack "+stack+" + helm template", time.Since(start))
+	plan := sc.plan
 	ms := plan.manifests
 	t.Logf("plan declares %d Kubernetes objects", len(ms))
 	if len(ms) == 0 {
 		t.Fatal("the stack declares no Kubernetes objects")
 	}
+	var chartObjs, chartCRDs []manifest
+	for _, m := range sc.chartObjects() {
+		if m.obj.GetKind() == "CustomResourceDefinition" {
+			chartCRDs = append(chartCRDs, m)
+		} else {
+			chartObjs = append(chartObjs, m)
+		}
+	}
 	for _, r := range plan.helmReleases {
-		t.Logf("left out: %s — the chart cannot be fetched offline; its CRDs come from the Go module proxy "+
-			"and chart objects the stack's objects reference get logged stand-ins", r)
+		t.Logf("%s: %d objects rendered with Helm from %s", r, len(sc.releases[r.Chart].manifests), strings.Join(chartSource(e.root, r), " "))
 	}
 	configs := embeddedMetaflowConfigs(ms)
 	if plan.config == nil {
@@ -85,20 +98,28 @@ func TestStackObjectsBecomeReady(t *testing.T) {
 	} else {
 		configs = append(configs, *plan.config)
 	}
+	all := append(slices.Clone(ms), chartObjs...)
 
-	if sets := dedupeSelectors(nodeSelectors(ms)); len(sets) > 0 {
-		if err := createNodes(ctx, e.cluster, "stack-pool", sets); err != nil {
+	if sets := dedupeSelectors(nodeSelectors(all)); len(sets) > 0 {
+		if err := createNodes(ctx, e.cluster, stack+"-pool", sets); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	start = time.Now()
-	applyOrFail(t, e, ms, standIns(ms, plan.helmReleases))
-	e.record("apply: stack objects", time.Since(start))
+	// The charts' CRDs are validated by the server (dry run) but not stored: the full-schema CRDs
+	// installed at set-up stay, so the server keeps checking Argo objects' types.
+	for _, m := range chartCRDs {
+		if err := e.applier.apply(ctx, m.obj, true); err != nil {
+			t.Errorf("apply (dry run) %s: %v", m, err)
+		}
+	}
+	applyOrFail(t, e, all)
+	e.record("apply: "+stack+" stack objects + charts", time.Since(start))
 
 	start = time.Now()
-	results := runChecks(ctx, &subject{client: e.cluster.client, manifests: ms, configs: configs}, stackDeadline)
-	e.record("assert: stack objects ready", time.Since(start))
+	results := runChecks(ctx, &subject{client: e.cluster.client, manifests: all, configs: configs}, stackDeadline)
+	e.record("assert: "+stack+" objects ready", time.Since(start))
 	for _, c := range checks {
 		r := results[c.name]
 		for _, p := range r.problems {
@@ -108,17 +129,50 @@ func TestStackObjectsBecomeReady(t *testing.T) {
 			t.Logf("assert %s: passed after %s", c.name, r.passedIn.Round(time.Millisecond))
 		}
 	}
+	start = time.Now()
+	checkPermissions(t, e, sc)
+	checkAppliedArtifactRepository(t, e, sc)
+	e.record("assert: "+stack+" permissions (SubjectAccessReviews)", time.Since(start))
 
 	start = time.Now()
 	for _, p := range deleteNamespaces(ctx, e.cluster, e.applier.dyn, namespaceNames(ms), namespaceDeadline) {
 		t.Errorf("teardown: %s", p)
 	}
-	e.record("assert: namespaces deleted, nothing left", time.Since(start))
+	e.record("assert: "+stack+" namespaces deleted, nothing left", time.Since(start))
+	// The charts' cluster-scoped objects outlive the namespaces; remove them so the next stack's
+	// permission checks see only its own.
+	for _, m := range chartObjs {
+		if m.obj.GetNamespace() != "" {
+			continue
+		}
+		ri, err := e.applier.resourceFor(m.obj)
+		if err == nil {
+			err = ri.Delete(ctx, m.obj.GetName(), metav1.DeleteOptions{})
+		}
+		if err != nil {
+			t.Errorf("delete %s: %v", m, err)
+		}
+	}
 }
 
-// applyOrFail applies CRDs among the objects first, then namespaces, then the stand-ins for
-// chart-created objects, then everything else.
-func applyOrFail(t *testing.T, e *env, ms []manifest, standIns []standIn) {
+// checkAppliedArtifactRepository reads the artifact repository back from the API server: what
+// Argo will read holds its placeholders as written.
+func checkAppliedArtifactRepository(t *testing.T, e *env, sc *stackCharts) {
+	tasks := sc.tasksNamespace(t)
+	cm, err := e.cluster.client.CoreV1().ConfigMaps(tasks).Get(t.Context(), services.ArtifactRepositoriesConfigMap, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("read the artifact repository: %v", err)
+	}
+	data := cm.Data[cm.Annotations[services.DefaultArtifactRepositoryAnno]]
+	for _, p := range []string{"{{workflow.namespace}}", "{{workflow.name}}", "{{pod.name}}"} {
+		if !strings.Contains(data, p) {
+			t.Errorf("ConfigMap %s/%s on the server lost Argo's placeholder %s:\n%s", tasks, cm.Name, p, data)
+		}
+	}
+}
+
+// applyOrFail applies CRDs among the objects first, then namespaces, then everything else.
+func applyOrFail(t *testing.T, e *env, ms []manifest) {
 	t.Helper()
 	ctx := t.Context()
 	if crds := ofKind(ms, "CustomResourceDefinition"); len(crds) > 0 {
@@ -128,12 +182,6 @@ func applyOrFail(t *testing.T, e *env, ms []manifest, standIns []standIn) {
 	}
 	if errs := e.applier.applyAll(ctx, ofKind(ms, "Namespace")); len(errs) > 0 {
 		t.Fatalf("apply namespaces: %v", errors.Join(errs...))
-	}
-	for _, s := range standIns {
-		t.Logf("stand-in: creating %s (%s)", describe(s.obj), s.reason)
-		if err := e.applier.apply(ctx, s.obj, false); err != nil {
-			t.Fatalf("stand-in %s: %v", describe(s.obj), err)
-		}
 	}
 	var rest []manifest
 	for _, m := range ms {
@@ -168,7 +216,7 @@ func TestBrokenFixtureFailsEachAssertion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	applyOrFail(t, e, ms, nil)
+	applyOrFail(t, e, ms)
 	results := runChecks(ctx, &subject{client: e.cluster.client, manifests: ms, configs: embeddedMetaflowConfigs(ms)}, brokenDeadline)
 
 	cases := []struct {
@@ -299,54 +347,5 @@ func TestServerRejectsInvalidObjects(t *testing.T) {
 	}
 	if problems := deleteNamespaces(ctx, e.cluster, e.applier.dyn, []string{"rejected"}, namespaceDeadline); len(problems) > 0 {
 		t.Errorf("delete namespace rejected: %s", strings.Join(problems, "; "))
-	}
-}
-
-// TestStandInsOnlyForChartObjects: a stand-in must never paper over a real dangling reference.
-func TestStandInsOnlyForChartObjects(t *testing.T) {
-	releases := []helmRelease{{Name: "argo-workflows", Namespace: "argo", Chart: "argo-workflows"}}
-	binding := func(subjectNS, subject, clusterRole string) manifest {
-		o := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-			"metadata": map[string]any{"name": "b", "namespace": "metaflow-jobs"},
-			"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": clusterRole},
-			"subjects": []any{map[string]any{"kind": "ServiceAccount", "name": subject, "namespace": subjectNS}},
-		}}
-		return manifest{path: "b.yaml", obj: o}
-	}
-	namespace := func(name string) manifest {
-		return manifest{path: name + ".yaml", obj: &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name},
-		}}}
-	}
-	cases := []struct {
-		name string
-		ms   []manifest
-		want []string
-	}{
-		{"chart serviceaccount and clusterrole",
-			[]manifest{namespace("argo"), namespace("metaflow-jobs"), binding("argo", "argo-workflows-server", "argo-workflows-view")},
-			[]string{"ClusterRole argo-workflows-view", "ServiceAccount argo/argo-workflows-server"}},
-		{"chart name in the wrong namespace",
-			[]manifest{namespace("argo"), namespace("metaflow-jobs"), binding("metaflow-jobs", "argo-workflows-server", "view")},
-			nil},
-		{"the reference's dangling binding",
-			[]manifest{namespace("argo"), namespace("metaflow-jobs"), binding("argo-workflows", "argo-workflows", "view")},
-			nil},
-		{"namespace the stack does not declare",
-			[]manifest{namespace("metaflow-jobs"), binding("argo", "argo-workflows-server", "view")},
-			nil},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			for _, s := range standIns(tc.ms, releases) {
-				got = append(got, describe(s.obj))
-			}
-			slices.Sort(got)
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("stand-ins = %v, want %v", got, tc.want)
-			}
-		})
 	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // helmReleaseType is the Pulumi type of a Helm release: its chart is fetched at deploy time,
-// which the offline plan (and so this tier) cannot do.
+// which the offline plan cannot do; this tier renders it with Helm (charts.go).
 const helmReleaseType = "kubernetes:helm.sh/v3:Release"
 
 // stackPlan is what the offline plan says about the stack's Kubernetes side.
@@ -19,6 +19,7 @@ type stackPlan struct {
 	manifests    []manifest
 	config       *metaflowConfig // the metaflowConfig output: the user's config.json
 	helmReleases []helmRelease
+	outputs      map[string]any
 }
 
 type helmRelease struct {
@@ -26,6 +27,11 @@ type helmRelease struct {
 	Namespace string `json:"namespace"`
 	Chart     string `json:"chart"`
 	Version   string `json:"version"`
+	// Values are exactly what the program passes to Helm.
+	Values         map[string]any `json:"values"`
+	RepositoryOpts struct {
+		Repo string `json:"repo"`
+	} `json:"repositoryOpts"`
 }
 
 func (r helmRelease) String() string {
@@ -41,17 +47,17 @@ type planJSON struct {
 	Outputs map[string]json.RawMessage `json:"outputs"`
 }
 
-// renderPlan runs the offline plan of the dev stack, writing every Kubernetes object to dir.
+// renderPlan runs the offline plan of a stack, writing every Kubernetes object to dir.
 // Secret values are the plan's fake stand-ins; --show-secrets makes Secrets real objects
 // instead of the "[secret]" placeholder, which no API server accepts as stringData.
-func renderPlan(ctx context.Context, root, dir string) (*stackPlan, error) {
+func renderPlan(ctx context.Context, root, stack, dir string) (*stackPlan, error) {
 	cmd := exec.CommandContext(ctx, "go", "run", "./cmd/metaflow-azure",
-		"plan", "--stack", "dev", "--show-secrets", "--json", "--manifests", dir)
+		"plan", "--stack", stack, "--show-secrets", "--json", "--manifests", dir)
 	cmd.Dir = root
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("plan --stack dev --manifests: %w\n%s", err, stderr.String())
+		return nil, fmt.Errorf("plan --stack %s --manifests: %w\n%s", stack, err, stderr.String())
 	}
 	var pj planJSON
 	if err := json.Unmarshal(stdout.Bytes(), &pj); err != nil {
@@ -61,7 +67,14 @@ func renderPlan(ctx context.Context, root, dir string) (*stackPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &stackPlan{manifests: ms}
+	p := &stackPlan{manifests: ms, outputs: map[string]any{}}
+	for name, raw := range pj.Outputs {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("parse output %s: %w", name, err)
+		}
+		p.outputs[name] = v
+	}
 	for _, r := range pj.Resources {
 		if r.Type != helmReleaseType {
 			continue
@@ -69,6 +82,9 @@ func renderPlan(ctx context.Context, root, dir string) (*stackPlan, error) {
 		var hr helmRelease
 		if err := json.Unmarshal(r.Inputs, &hr); err != nil {
 			return nil, fmt.Errorf("parse helm release inputs: %w", err)
+		}
+		if hr.Values == nil {
+			hr.Values = map[string]any{}
 		}
 		p.helmReleases = append(p.helmReleases, hr)
 	}
