@@ -70,6 +70,8 @@ type Cluster struct {
 	OIDCIssuerURL pulumi.StringOutput
 	// Kubeconfig is the cluster-user kubeconfig (secret), never written to disk.
 	Kubeconfig pulumi.StringOutput
+	// KubeletObjectID is the object id of the identity the nodes pull images as.
+	KubeletObjectID pulumi.StringOutput
 	// TaskPool is the task node pool resource.
 	TaskPool *containerservice.AgentPool
 	// KubernetesAccess is what the Kubernetes provider must wait for before it may act: the
@@ -252,6 +254,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.OIDCIssuerURL = cluster.OidcIssuerProfile.IssuerURL().Elem()
 	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
 	c.TaskPool = taskPool
+	c.KubeletObjectID = cluster.IdentityProfile.MapIndex(pulumi.String("kubeletidentity")).ObjectId().Elem()
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"name":          c.Name,
 		"id":            c.ID,
