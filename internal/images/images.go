@@ -112,6 +112,7 @@ type Fact struct {
 var Table = []Fact{
 	{MetadataImage, "built from the repository's Dockerfile (context .) by the release workflow", metaflowService + " .github/workflows/dockerimage.yml:33-37"},
 	{MetadataImage, "base python:3.11.6-slim-bookworm; no USER, so every process runs as root (uid 0)", metaflowService + " Dockerfile:7"},
+	{MetadataImage, "Debian bookworm base, so /bin/sh exists for the stack's stop wrapper", metaflowService + " Dockerfile:7"},
 	{MetadataImage, "interpreter /opt/latest/bin/python3 (virtualenv), the services pip-installed into it", metaflowService + " Dockerfile:31,43"},
 	{MetadataImage, "code under /root/services, run_goose.py at /root/run_goose.py; WORKDIR /root", metaflowService + " Dockerfile:35-42"},
 	{MetadataImage, "goose at /usr/local/bin/goose", metaflowService + " Dockerfile:8"},
@@ -127,6 +128,6 @@ var Table = []Fact{
 	{MetadataImage, "MF_DATASTORE_ROOT is read by no release (git grep over every tag finds none)", metaflowService},
 	{UIImage, "final stage FROM nginx (unpinned); no USER", metaflowUI + " Dockerfile:24-26"},
 	{UIImage, "ENV PORT=3000, METAFLOW_SERVICE=/api; built UI in /usr/share/nginx/html; server block from /etc/nginx/templates/default.conf.template", metaflowUI + " Dockerfile:28-38"},
-	{UIImage, "server block: listen ${PORT}; root /usr/share/nginx/html; try_files … /index.html; METAFLOW_SERVICE injected into index.html", metaflowUI + " nginx.conf.template:1-27"},
+	{UIImage, "server block: listen ${PORT}; root /usr/share/nginx/html; try_files … /index.html; METAFLOW_SERVICE injected into index.html", metaflowUI + " nginx.conf.template:1-28"},
 	{UIImage, "nginx: worker user nginx uid 101; ENTRYPOINT /docker-entrypoint.sh (envsubst of templates); CMD nginx -g 'daemon off;'; STOPSIGNAL SIGQUIT; error log to stderr", dockerNginx + " mainline/debian/Dockerfile:18-19,130,139-145"},
 }
