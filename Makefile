@@ -5,7 +5,7 @@ GO ?= go
 # Built tools (Pulumi CLI, kube-apiserver, ...) are cached here, keyed by version, outside the repo.
 export METAFLOW_AZURE_TOOLS_CACHE ?= $(HOME)/.cache/metaflow-azure/tools
 
-.PHONY: all build plan test vet armcontract unit test-race test-engine test-k8s tools
+.PHONY: all build plan test vet armcontract unit test-race test-engine test-k8s test-runtime tools
 
 all: build
 
@@ -17,8 +17,8 @@ plan:
 	$(GO) run ./cmd/metaflow-azure plan --stack dev
 
 # Everything CI runs: formatting, vet, the offline unit and whole-stack tests, the real-engine
-# tests of the CLI and the real-API-server tier.
-test: vet armcontract unit test-race test-engine test-k8s
+# tests of the CLI, the real-API-server tier and the runtime tier.
+test: vet armcontract unit test-race test-engine test-k8s test-runtime
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -58,3 +58,13 @@ test-engine:
 	./hack/pulumi-cli.sh >/dev/null
 	$(GO) vet -tags engine ./internal/cli/
 	$(GO) test -tags engine -count=1 -v -timeout 20m -run '^TestEngine' ./internal/cli/
+
+# The runtime tier (tests/runtime, build tag runtime): every container of the dev and prod plans
+# runs the program its image runs (from Debian: nginx, python3) under exactly the user,
+# capabilities and no_new_privs the plan declares, as PID 1, and must serve its probe path and
+# stop promptly on SIGTERM; the UI with fewer capabilities must fail. Needs root; installs its
+# Debian packages and the `nginx` user first (hack/runtime-deps.sh). About a minute warm.
+test-runtime:
+	./hack/runtime-deps.sh
+	$(GO) vet -tags runtime ./tests/runtime/
+	$(GO) test -tags runtime -count=1 -v -timeout 15m ./tests/runtime/

@@ -85,6 +85,8 @@ type Cluster struct {
 	// output): with Azure RBAC it signs in through kubelogin with the Azure CLI's login, which
 	// lasts, where the provider's token expires within the hour.
 	UserKubeconfig pulumi.StringOutput
+	// KubeletObjectID is the object id of the identity the nodes pull images as.
+	KubeletObjectID pulumi.StringOutput
 	// TaskPool is the task node pool resource.
 	TaskPool *containerservice.AgentPool
 	// KubernetesAccess is what the Kubernetes provider must wait for before it may act: the
@@ -294,6 +296,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.Kubeconfig = pulumi.ToSecret(kubeconfigOut).(pulumi.StringOutput)
 	c.UserKubeconfig = pulumi.ToSecret(userKubeconfig).(pulumi.StringOutput)
 	c.TaskPool = taskPool
+	c.KubeletObjectID = cluster.IdentityProfile.MapIndex(pulumi.String("kubeletidentity")).ObjectId().Elem()
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"name":          c.Name,
 		"id":            c.ID,

@@ -11,6 +11,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"metaflow-azure/internal/images"
 	"metaflow-azure/internal/metaflowconfig"
 )
 
@@ -18,17 +19,18 @@ import (
 // values, so they cannot drift apart.
 const (
 	MetadataServiceName = "metadata-service"
-	MetadataPort        = 8080
+	MetadataPort        = images.MetadataPort
 	UIBackendName       = "metaflow-ui-backend"
-	UIBackendPort       = 8083
+	UIBackendPort       = images.UIBackendPort
 	UIStaticName        = "metaflow-ui"
-	UIStaticPort        = 3000
+	UIStaticPort        = images.UIPort
+	// uiBackendPathPrefix is where the UI backend serves (PATH_PREFIX).
+	uiBackendPathPrefix = "/api"
 	DatabaseSecretName  = "metaflow-db"
 	// ServicesAccountName is the ServiceAccount the Metaflow services run as: their own, so
 	// workload identity can later be granted to exactly them.
-	ServicesAccountName  = "metaflow-services"
-	databasePasswordKey  = "password"
-	metaflowPythonBinary = "/opt/latest/bin/python3"
+	ServicesAccountName = "metaflow-services"
+	databasePasswordKey = "password"
 )
 
 // Database is how the services reach PostgreSQL.
@@ -51,7 +53,10 @@ type MetaflowArgs struct {
 	MetadataImage string
 	UIImage       string
 	Replicas      int
-	Database      Database
+	// DBPoolMax caps every connection pool of every service process (package dbpool sizes it
+	// so that all pods fit the server's connection limit).
+	DBPoolMax int
+	Database  Database
 	// Credentials let the UI backend read artifacts from the datastore.
 	Credentials       AzureCredentials
 	CredentialsSecret string
@@ -79,8 +84,8 @@ func MigrationJobName(image string) string {
 
 // NewMetaflow declares the Metaflow services.
 func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...pulumi.ResourceOption) (*Metaflow, error) {
-	if args == nil || args.Database.Ready == nil {
-		return nil, fmt.Errorf("internal-error: Metaflow: args and Database.Ready are required")
+	if args == nil || args.Database.Ready == nil || args.DBPoolMax < 1 {
+		return nil, fmt.Errorf("internal-error: Metaflow: args, Database.Ready and a DBPoolMax of at least 1 are required")
 	}
 	if err := requireNonEmpty("Metaflow", map[string]string{
 		"Namespace":     args.Namespace,
@@ -128,13 +133,16 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		return nil, err
 	}
 	// The service reads MF_METADATA_DB_PSWD from the Secret, never from a literal, and speaks
-	// TLS to PostgreSQL (MF_METADATA_DB_SSL_MODE needs image v2.4.5 or newer).
+	// TLS to PostgreSQL (MF_METADATA_DB_SSL_MODE needs image v2.4.4 or newer). Every pool opens
+	// one connection up front and at most DBPoolMax.
 	dbEnv := corev1.EnvVarArray{
 		&corev1.EnvVarArgs{Name: pulumi.String("MF_METADATA_DB_HOST"), Value: args.Database.Host},
 		&corev1.EnvVarArgs{Name: pulumi.String("MF_METADATA_DB_PORT"), Value: pulumi.String(strconv.Itoa(args.Database.Port))},
 		&corev1.EnvVarArgs{Name: pulumi.String("MF_METADATA_DB_NAME"), Value: args.Database.Name},
 		&corev1.EnvVarArgs{Name: pulumi.String("MF_METADATA_DB_USER"), Value: pulumi.String(args.Database.User)},
-		&corev1.EnvVarArgs{Name: pulumi.String("MF_METADATA_DB_SSL_MODE"), Value: pulumi.String("require")},
+		&corev1.EnvVarArgs{Name: pulumi.String(images.DBSSLModeEnv), Value: pulumi.String("require")},
+		&corev1.EnvVarArgs{Name: pulumi.String(images.DBPoolMinEnv), Value: pulumi.String("1")},
+		&corev1.EnvVarArgs{Name: pulumi.String(images.DBPoolMaxEnv), Value: pulumi.String(strconv.Itoa(args.DBPoolMax))},
 		secretEnv("MF_METADATA_DB_PSWD", DatabaseSecretName, databasePasswordKey),
 	}
 	afterDB := pulumi.DependsOn([]pulumi.Resource{args.Database.Ready, dbSecret, account})
@@ -158,7 +166,7 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 						Name:            pulumi.String("migrations"),
 						Image:           pulumi.String(args.MetadataImage),
 						ImagePullPolicy: pulumi.String("IfNotPresent"),
-						Command:         pulumi.ToStringArray([]string{metaflowPythonBinary, "/root/run_goose.py"}),
+						Command:         pulumi.ToStringArray(stopOnTerm("TERM", images.MetadataPython, images.MigrationScript)),
 						Env:             dbEnv,
 						Resources:       resources{cpu: "100m", memory: "256Mi", memoryLimit: "512Mi"}.args(),
 						SecurityContext: containerSecurity(),
@@ -173,9 +181,10 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 
 	if _, err := newWebWorkload(ctx, webWorkload{
 		name: MetadataServiceName, component: "metadata", namespace: ns,
-		image:   args.MetadataImage,
-		command: []string{metaflowPythonBinary, "-m", "services.metadata_service.server"},
-		port:    MetadataPort, probePath: "/ping", livenessDelay: 30,
+		image: args.MetadataImage,
+		// Without a handler, SIGTERM's default action stops the service once it is not PID 1.
+		command: stopOnTerm("TERM", images.MetadataPython, "-m", images.MetadataServerModule),
+		port:    MetadataPort, probePath: images.PingPath, livenessDelay: 30,
 		replicas: args.Replicas, serviceAccount: ServicesAccountName,
 		env:       dbEnv,
 		after:     []pulumi.Resource{migrations, dbSecret, account},
@@ -185,13 +194,13 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 	}
 
 	c.Metadata = metaflowconfig.Endpoint{Name: "metadata", Namespace: args.Namespace, Service: MetadataServiceName, Port: MetadataPort, LocalPort: MetadataPort, Scheme: "http", Path: "/"}
-	c.UIBackend = metaflowconfig.Endpoint{Name: "ui-backend", Namespace: args.Namespace, Service: UIBackendName, Port: UIBackendPort, LocalPort: UIBackendPort, Scheme: "http", Path: "/api/"}
+	c.UIBackend = metaflowconfig.Endpoint{Name: "ui-backend", Namespace: args.Namespace, Service: UIBackendName, Port: UIBackendPort, LocalPort: UIBackendPort, Scheme: "http", Path: uiBackendPathPrefix + "/"}
 	c.UI = metaflowconfig.Endpoint{Name: "ui", Namespace: args.Namespace, Service: UIStaticName, Port: UIStaticPort, LocalPort: UIStaticPort, Scheme: "http", Path: "/"}
 
 	backendEnv := append(corev1.EnvVarArray{
 		&corev1.EnvVarArgs{Name: pulumi.String("UI_ENABLED"), Value: pulumi.String("1")},
-		&corev1.EnvVarArgs{Name: pulumi.String("PATH_PREFIX"), Value: pulumi.String("/api")},
-		&corev1.EnvVarArgs{Name: pulumi.String("MF_DATASTORE_ROOT"), Value: args.DatastoreRoot},
+		&corev1.EnvVarArgs{Name: pulumi.String("PATH_PREFIX"), Value: pulumi.String(uiBackendPathPrefix)},
+		// The Metaflow client inside the backend reads the datastore from these.
 		&corev1.EnvVarArgs{Name: pulumi.String("METAFLOW_DATASTORE_SYSROOT_AZURE"), Value: args.DatastoreRoot},
 		&corev1.EnvVarArgs{Name: pulumi.String("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT"), Value: args.BlobEndpoint},
 		&corev1.EnvVarArgs{Name: pulumi.String("METAFLOW_DEFAULT_DATASTORE"), Value: pulumi.String("azure")},
@@ -202,9 +211,10 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 	backendEnv = append(backendEnv, plainEnv("METAFLOW_SERVICE_URL", c.Metadata.InternalURL())...)
 	if _, err := newWebWorkload(ctx, webWorkload{
 		name: UIBackendName, component: "ui-backend", namespace: ns,
-		image:   args.MetadataImage,
-		command: []string{metaflowPythonBinary, "-m", "services.ui_backend_service.ui_server"},
-		port:    UIBackendPort, probePath: "/api/ping", livenessDelay: 60,
+		image: args.MetadataImage,
+		// It handles SIGTERM (and SIGINT) by logging it; it keeps no state worth a graceful stop.
+		command: stopOnTerm("KILL", images.MetadataPython, "-m", images.UIBackendModule),
+		port:    UIBackendPort, probePath: uiBackendPathPrefix + images.PingPath, livenessDelay: 60,
 		replicas: args.Replicas, serviceAccount: ServicesAccountName,
 		env: backendEnv,
 		envFrom: corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{
@@ -220,11 +230,14 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 	if _, err := newWebWorkload(ctx, webWorkload{
 		name: UIStaticName, component: "ui", namespace: ns,
 		image: args.UIImage,
-		port:  UIStaticPort, probePath: "/", livenessDelay: 10,
+		port:  UIStaticPort, probePath: images.UIProbePath, livenessDelay: 10,
 		replicas: args.Replicas, serviceAccount: ServicesAccountName,
-		env:       plainEnv("METAFLOW_SERVICE", c.UIBackend.LocalURL()),
-		after:     []pulumi.Resource{account},
-		resources: resources{cpu: "50m", memory: "128Mi", memoryLimit: "256Mi"},
+		// nginx's root master chowns its temp directories to its worker user and switches to
+		// it; nothing else. Its STOPSIGNAL (SIGQUIT) and SIGTERM both stop it promptly.
+		capabilities: images.UICapabilities,
+		env:          plainEnv(images.UIServiceEnv, c.UIBackend.LocalURL()),
+		after:        []pulumi.Resource{account},
+		resources:    resources{cpu: "50m", memory: "128Mi", memoryLimit: "256Mi"},
 	}, parent); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"metaflow-azure/internal/dbpool"
 )
 
 // resources are a container's requests and memory limit. No CPU limit: throttling a Python
@@ -37,6 +39,8 @@ type webWorkload struct {
 	replicas      int
 	// serviceAccount the pods run as.
 	serviceAccount string
+	// capabilities are added back after dropping ALL: only what the image's process needs.
+	capabilities []string
 	// after are what the Deployment (only) must wait for, e.g. the migrations.
 	after     []pulumi.Resource
 	env       corev1.EnvVarArray
@@ -49,13 +53,30 @@ type webResources struct {
 	service    *corev1.Service
 }
 
-// containerSecurity is what every container of the stack runs with. The Metaflow images run as
-// root, so runAsNonRoot cannot be forced; everything else is locked down.
-func containerSecurity() *corev1.SecurityContextArgs {
+// containerSecurity is what every container of the stack runs with: no privilege escalation,
+// every capability dropped and only those named added back. The Metaflow images run as root
+// (package images), so runAsNonRoot cannot be forced. The runtime tier (tests/runtime) runs each
+// image's process under exactly this context.
+func containerSecurity(add ...string) *corev1.SecurityContextArgs {
+	caps := &corev1.CapabilitiesArgs{Drop: pulumi.ToStringArray([]string{"ALL"})}
+	if len(add) > 0 {
+		caps.Add = pulumi.ToStringArray(add)
+	}
 	return &corev1.SecurityContextArgs{
 		AllowPrivilegeEscalation: pulumi.Bool(false),
-		Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.ToStringArray([]string{"ALL"})},
+		Capabilities:             caps,
 	}
+}
+
+// stopOnTerm runs argv as the child of a small /bin/sh that is the container's PID 1 and turns
+// the kubelet's SIGTERM into signal for it. A process without a SIGTERM handler is immune to
+// SIGTERM as PID 1 (the kernel drops it), and the UI backend handles SIGTERM by logging it;
+// either way every pod stop would wait out the whole grace period. The shell exits with the
+// service's status, and its exit ends every process left in the container.
+func stopOnTerm(signal string, argv ...string) []string {
+	script := `trap 'kill -s ` + signal + ` "$child" 2>/dev/null' TERM; "$@" & child=$!; ` +
+		`while :; do wait "$child"; status=$?; kill -0 "$child" 2>/dev/null || exit "$status"; done`
+	return append([]string{"/bin/sh", "-c", script, "sh"}, argv...)
 }
 
 func podSecurity() *corev1.PodSecurityContextArgs {
@@ -92,7 +113,7 @@ func newWebWorkload(ctx *pulumi.Context, w webWorkload, opts ...pulumi.ResourceO
 				Type: pulumi.String("RollingUpdate"),
 				RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{
 					MaxUnavailable: pulumi.Int(0),
-					MaxSurge:       pulumi.Int(1),
+					MaxSurge:       pulumi.Int(dbpool.RolloutSurge),
 				},
 			},
 			Template: &corev1.PodTemplateSpecArgs{
@@ -121,7 +142,7 @@ func newWebWorkload(ctx *pulumi.Context, w webWorkload, opts ...pulumi.ResourceO
 						ReadinessProbe:  httpProbe(w.probePath, w.port, 10, 10),
 						LivenessProbe:   httpProbe(w.probePath, w.port, w.livenessDelay, 20),
 						Resources:       w.resources.args(),
-						SecurityContext: containerSecurity(),
+						SecurityContext: containerSecurity(w.capabilities...),
 					}},
 				},
 			},

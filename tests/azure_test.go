@@ -449,3 +449,52 @@ func TestAzureRBACGivesTheDeployerClusterAdminBeforeKubernetesObjects(t *testing
 		}
 	}
 }
+
+const tRegistry = "azure-native:containerregistry/v20230701:Registry"
+
+// TestRegistryLetsTheClusterPullAndReachesTheProfile: with registry.enabled, a registry without
+// an admin user, AcrPull for exactly the kubelet identity on exactly the registry, and its login
+// server in the outputs and the Metaflow profile; without it, none of that.
+func TestRegistryLetsTheClusterPullAndReachesTheProfile(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev", "registry.enabled=true", "metaflow.taskImage=metaflow-task:2.19.38-azure")
+	reg := s.one(tRegistry, "registry")
+	if admin, ok := boolean(reg.Inputs, "adminUserEnabled"); !ok || admin {
+		t.Error("the registry must set adminUserEnabled: false")
+	}
+	if str(reg.Inputs, "sku.name") != "Standard" || str(reg.Inputs, "tags.environment") != "dev" {
+		t.Errorf("registry sku/tags: %v %v", reg.Inputs["sku"], reg.Inputs["tags"])
+	}
+	kubelet := str(s.one(tCluster, "aks").Outputs, "identityProfile.kubeletidentity.objectId")
+	var pulls []*fakeazure.Resource
+	for _, a := range s.all(tAssignment) {
+		if strings.HasSuffix(str(a.Inputs, "roleDefinitionId"), "/"+azurefacts.RoleAcrPull) {
+			pulls = append(pulls, a)
+		}
+	}
+	if len(pulls) != 1 || kubelet == "" || str(pulls[0].Inputs, "principalId") != kubelet ||
+		str(pulls[0].Inputs, "scope") != reg.ID || str(pulls[0].Inputs, "principalType") != "ServicePrincipal" {
+		t.Fatalf("want one AcrPull for the kubelet identity %q on %s, got %d", kubelet, reg.ID, len(pulls))
+	}
+	login := str(reg.Outputs, "loginServer")
+	if got := s.outputs[program.OutputRegistryLoginServer].Value; login == "" || got != login {
+		t.Errorf("output %s = %v, want %q", program.OutputRegistryLoginServer, got, login)
+	}
+	cfg := s.outputs[program.OutputMetaflowConfig].Value.(string)
+	for _, want := range []string{`"METAFLOW_KUBERNETES_CONTAINER_REGISTRY": "` + login + `"`, `"METAFLOW_KUBERNETES_CONTAINER_IMAGE": "metaflow-task:2.19.38-azure"`} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("profile lacks %s:\n%s", want, cfg)
+		}
+	}
+
+	dev := runStack(t, "dev")
+	if len(dev.all(tRegistry)) != 0 {
+		t.Error("dev has registry.enabled off by default but declared a registry")
+	}
+	if _, ok := dev.outputs[program.OutputRegistryLoginServer]; ok {
+		t.Error("registryLoginServer exported without a registry")
+	}
+	if cfg := dev.outputs[program.OutputMetaflowConfig].Value.(string); strings.Contains(cfg, "CONTAINER_REGISTRY") || strings.Contains(cfg, "CONTAINER_IMAGE") {
+		t.Errorf("the profile names a registry or task image although none is set:\n%s", cfg)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"metaflow-azure/internal/fakeazure"
+	"metaflow-azure/internal/images"
 	"metaflow-azure/internal/program"
 	"metaflow-azure/internal/settings"
 	"metaflow-azure/services"
@@ -76,13 +77,13 @@ func TestDeploymentsArePinnedProbedAndBounded(t *testing.T) {
 	t.Parallel()
 	s := runStack(t, "prod")
 	d := settings.Defaults()
-	images := map[string]string{
+	wantImages := map[string]string{
 		services.MetadataServiceName: d.Metaflow.MetadataImage,
 		services.UIBackendName:       d.Metaflow.MetadataImage,
 		services.UIStaticName:        d.Metaflow.UIImage,
 	}
 	probes := map[string]string{services.MetadataServiceName: "/ping", services.UIBackendName: "/api/ping", services.UIStaticName: "/"}
-	for name, image := range images {
+	for name, image := range wantImages {
 		dep := s.k8s("Deployment", "metaflow", name)
 		if num(dep.Inputs, "spec.replicas") != 3 {
 			t.Errorf("%s replicas %v, want metaflow.replicas (3)", name, num(dep.Inputs, "spec.replicas"))
@@ -177,11 +178,11 @@ func TestMigrationsRunBeforeTheServiceAndRerunOnNewImages(t *testing.T) {
 			t.Errorf("%s must roll out after the migrations", name)
 		}
 	}
-	other := runStack(t, "dev", "metaflow.metadataImage=public.ecr.aws/outerbounds/metaflow_metadata_service:v2.5.1")
-	if services.MigrationJobName(img) == services.MigrationJobName("public.ecr.aws/outerbounds/metaflow_metadata_service:v2.5.1") {
+	other := runStack(t, "dev", "metaflow.metadataImage=public.ecr.aws/outerbounds/metaflow_metadata_service@sha256:abababababababababababababababababababababababababababababababab")
+	if services.MigrationJobName(img) == services.MigrationJobName("public.ecr.aws/outerbounds/metaflow_metadata_service@sha256:abababababababababababababababababababababababababababababababab") {
 		t.Fatal("a new image must give a new migration Job")
 	}
-	other.k8s("Job", "metaflow", services.MigrationJobName("public.ecr.aws/outerbounds/metaflow_metadata_service:v2.5.1"))
+	other.k8s("Job", "metaflow", services.MigrationJobName("public.ecr.aws/outerbounds/metaflow_metadata_service@sha256:abababababababababababababababababababababababababababababababab"))
 }
 
 func TestEveryServiceSelectsPods(t *testing.T) {
@@ -557,5 +558,98 @@ func TestArgoToggles(t *testing.T) {
 	noEvents := runStack(t, "dev", "argoEvents.enabled=false")
 	if len(noEvents.all(tRelease)) != 1 || len(noEvents.kinds("EventSource")) != 0 {
 		t.Error("argoEvents off must leave only Argo Workflows")
+	}
+}
+
+// TestContainersGetExactlyTheCapabilitiesTheirImagesNeed: every container drops ALL and keeps
+// privilege escalation off; only the UI (nginx's root master) gets CHOWN, SETGID and SETUID back.
+// tests/runtime proves each set against the image's real process.
+func TestContainersGetExactlyTheCapabilitiesTheirImagesNeed(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev")
+	want := map[string][]string{
+		services.MetadataServiceName: nil, services.UIBackendName: nil,
+		services.UIStaticName: images.UICapabilities,
+	}
+	workloads := map[string]*fakeazure.Resource{}
+	for name := range want {
+		workloads[name] = s.k8s("Deployment", "metaflow", name)
+	}
+	job := s.k8s("Job", "metaflow", services.MigrationJobName(settings.Defaults().Metaflow.MetadataImage))
+	workloads["migrations"] = job
+	for name, r := range workloads {
+		c := containers(r)[0]
+		if drop := strings_(list(c, "securityContext.capabilities.drop")); !slices.Equal(drop, []string{"ALL"}) {
+			t.Errorf("%s drops %v, want [ALL]", name, drop)
+		}
+		if add := strings_(list(c, "securityContext.capabilities.add")); !slices.Equal(add, want[name]) {
+			t.Errorf("%s adds %v, want %v", name, add, want[name])
+		}
+		if priv, ok := boolean(c, "securityContext.allowPrivilegeEscalation"); !ok || priv {
+			t.Errorf("%s must set allowPrivilegeEscalation: false", name)
+		}
+	}
+}
+
+// TestPythonServicesStopOnSIGTERM: the metadata service, the UI backend and the migrations run
+// under a /bin/sh PID 1 that turns SIGTERM into a signal their process obeys.
+func TestPythonServicesStopOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev")
+	img := settings.Defaults().Metaflow.MetadataImage
+	for name, want := range map[string]struct {
+		r      *fakeazure.Resource
+		signal string
+		argv   []string
+	}{
+		"metadata":   {s.k8s("Deployment", "metaflow", services.MetadataServiceName), "TERM", []string{images.MetadataPython, "-m", images.MetadataServerModule}},
+		"ui backend": {s.k8s("Deployment", "metaflow", services.UIBackendName), "KILL", []string{images.MetadataPython, "-m", images.UIBackendModule}},
+		"migrations": {s.k8s("Job", "metaflow", services.MigrationJobName(img)), "TERM", []string{images.MetadataPython, images.MigrationScript}},
+	} {
+		cmd := strings_(list(containers(want.r)[0], "command"))
+		if len(cmd) < 5 || cmd[0] != "/bin/sh" || cmd[1] != "-c" || !strings.Contains(cmd[2], "trap 'kill -s "+want.signal+` "$child"`) {
+			t.Errorf("%s: command %q does not forward SIGTERM as SIG%s", name, cmd, want.signal)
+			continue
+		}
+		if !slices.Equal(cmd[4:], want.argv) {
+			t.Errorf("%s runs %q, want %q", name, cmd[4:], want.argv)
+		}
+	}
+	if cmd := strings_(list(containers(s.k8s("Deployment", "metaflow", services.UIStaticName))[0], "command")); len(cmd) != 0 {
+		t.Errorf("the UI keeps its image's entrypoint (nginx stops on SIGTERM and SIGQUIT), got %q", cmd)
+	}
+}
+
+// TestDatabasePoolsFitTheServer: each service process caps its pools so that every pod during a
+// rollout plus the migrations fit the SKU's connection limit.
+func TestDatabasePoolsFitTheServer(t *testing.T) {
+	t.Parallel()
+	for stack, want := range map[string]string{"dev": "1", "prod": "10"} {
+		s := runStack(t, stack)
+		for _, name := range []string{services.MetadataServiceName, services.UIBackendName} {
+			env := envOf(containers(s.k8s("Deployment", "metaflow", name))[0])
+			if got := str(env[images.DBPoolMaxEnv], "value"); got != want {
+				t.Errorf("%s %s: %s = %q, want %q", stack, name, images.DBPoolMaxEnv, got, want)
+			}
+			if got := str(env[images.DBPoolMinEnv], "value"); got != "1" {
+				t.Errorf("%s %s: %s = %q, want 1", stack, name, images.DBPoolMinEnv, got)
+			}
+		}
+	}
+	if _, err := tryStack("dev", "metaflow.replicas=4"); err == nil ||
+		!strings.Contains(err.Error(), "metaflow.replicas") || !strings.Contains(err.Error(), "postgres.sku") {
+		t.Errorf("4 replicas on a B1ms must be refused naming both keys, got %v", err)
+	}
+}
+
+// TestNoEnvironmentVariableNoReleaseReads: MF_DATASTORE_ROOT is read by no metaflow-service
+// release (package images).
+func TestNoEnvironmentVariableNoReleaseReads(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev")
+	for _, name := range []string{services.MetadataServiceName, services.UIBackendName, services.UIStaticName} {
+		if _, ok := envOf(containers(s.k8s("Deployment", "metaflow", name))[0])["MF_DATASTORE_ROOT"]; ok {
+			t.Errorf("%s sets MF_DATASTORE_ROOT", name)
+		}
 	}
 }

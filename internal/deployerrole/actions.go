@@ -94,6 +94,8 @@ var azureTokens = map[string]azureToken{
 		{subnetJoin, "the task pool's nodes join the AKS subnet"},
 	}},
 
+	"azure-native:containerregistry/v20230701:Registry": {resource: "Microsoft.ContainerRegistry/registries"},
+
 	// Functions (invokes) the program calls.
 	"azure-native:containerservice/v20241001:listManagedClusterUserCredentials": {extra: []extraAction{
 		{"Microsoft.ContainerService/managedClusters/listClusterUserCredential/action", "the Kubernetes provider's kubeconfig comes from the cluster-user credentials (a POST)"},

@@ -153,7 +153,24 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 			"issuerURL": fmt.Sprintf("https://westeurope.oic.prod-aks.azure.com/%s/%s/", TenantID, guid("oidc:"+cluster)),
 		})
 		set("provisioningState", "Succeeded")
+		// AKS creates the kubelet's user-assigned identity in the node resource group.
+		kubelet := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/%s-agentpool",
+			SubscriptionID, str(in, "nodeResourceGroup"), cluster)
+		set("identityProfile", map[string]any{"kubeletidentity": map[string]any{
+			"resourceId": kubelet, "clientId": guid("client:" + kubelet), "objectId": guid("principal:" + kubelet),
+		}})
 		return rgID() + "/providers/Microsoft.ContainerService/managedClusters/" + cluster, nil
+
+	case "azure-native:containerregistry/v20230701:Registry":
+		if err := need("resourceGroupName", "registryName", "sku"); err != nil {
+			return "", err
+		}
+		registry := str(in, "registryName")
+		set("name", registry)
+		set("loginServer", registry+".azurecr.io")
+		set("provisioningState", "Succeeded")
+		set("creationDate", "2026-01-01T00:00:00Z")
+		return rgID() + "/providers/Microsoft.ContainerRegistry/registries/" + registry, nil
 
 	case "azure-native:containerservice/v20241001:AgentPool":
 		if err := need("resourceGroupName", "resourceName", "agentPoolName"); err != nil {

@@ -82,6 +82,11 @@ type Input struct {
 	TaskServiceAccount string
 	// CredentialsSecret holds AZURE_CLIENT_ID/TENANT_ID/CLIENT_SECRET in the task namespace.
 	CredentialsSecret string
+	// TaskImage is the image tasks run in; empty leaves Metaflow's default.
+	TaskImage string
+	// Registry is the login server task images without a registry host are pulled from;
+	// empty when the stack has no registry.
+	Registry string
 	// NodeSelector and Tolerations steer tasks onto the task pool.
 	NodeSelector map[string]string
 	Tolerations  []Toleration
@@ -114,6 +119,12 @@ func Render(in Input) (map[string]string, error) {
 		"METAFLOW_KUBERNETES_SECRETS":         in.CredentialsSecret,
 		"METAFLOW_KUBERNETES_NODE_SELECTOR":   selector(in.NodeSelector),
 		"METAFLOW_KUBERNETES_TOLERATIONS":     string(tolerations),
+	}
+	if in.TaskImage != "" {
+		cfg["METAFLOW_KUBERNETES_CONTAINER_IMAGE"] = in.TaskImage
+	}
+	if in.Registry != "" {
+		cfg["METAFLOW_KUBERNETES_CONTAINER_REGISTRY"] = in.Registry
 	}
 	if in.Argo != nil {
 		cfg["METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS"] = in.CredentialsSecret

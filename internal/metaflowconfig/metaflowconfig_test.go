@@ -96,3 +96,24 @@ func TestJSONIsStable(t *testing.T) {
 		t.Errorf("JSON must be stable and end with a newline")
 	}
 }
+
+func TestRenderTaskImageAndRegistry(t *testing.T) {
+	t.Parallel()
+	cfg, err := Render(input())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"METAFLOW_KUBERNETES_CONTAINER_IMAGE", "METAFLOW_KUBERNETES_CONTAINER_REGISTRY"} {
+		if _, ok := cfg[k]; ok {
+			t.Errorf("%s set without a task image or registry: Metaflow's own default must apply", k)
+		}
+	}
+	in := input()
+	in.TaskImage, in.Registry = "metaflow-task:2.19.38-azure", "cracmeprod1a2b3c.azurecr.io"
+	if cfg, err = Render(in); err != nil {
+		t.Fatal(err)
+	}
+	if cfg["METAFLOW_KUBERNETES_CONTAINER_IMAGE"] != in.TaskImage || cfg["METAFLOW_KUBERNETES_CONTAINER_REGISTRY"] != in.Registry {
+		t.Errorf("task image and registry not in the profile: %v", cfg)
+	}
+}

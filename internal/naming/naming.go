@@ -21,6 +21,7 @@ const (
 	abbrCluster        = "aks"
 	abbrPostgres       = "psql"
 	abbrStorage        = "st"
+	abbrRegistry       = "cr"
 	abbrIdentity       = "id"
 	abbrDNSLink        = "vnetlink"
 	app                = "metaflow"
@@ -49,15 +50,17 @@ type Input struct {
 
 // Names are all Azure names of one stack.
 type Names struct {
-	Environment        string
-	ResourceGroup      string
-	NodeResourceGroup  string
-	VirtualNetwork     string
-	AKSSubnet          string
-	PostgresSubnet     string
-	PostgresDNSZone    string
-	PostgresDNSLink    string
-	StorageAccount     string
+	Environment       string
+	ResourceGroup     string
+	NodeResourceGroup string
+	VirtualNetwork    string
+	AKSSubnet         string
+	PostgresSubnet    string
+	PostgresDNSZone   string
+	PostgresDNSLink   string
+	StorageAccount    string
+	// ContainerRegistry is globally unique like StorageAccount and built the same way.
+	ContainerRegistry  string
 	DatastoreContainer string
 	PostgresServer     string
 	PostgresDatabase   string
@@ -100,6 +103,7 @@ func For(in Input) (Names, error) {
 		PostgresDNSZone:    join(abbrPostgres, base) + postgresZoneSuffix,
 		PostgresDNSLink:    join(abbrDNSLink, base),
 		StorageAccount:     abbrStorage + in.Prefix + envAlnum + hash,
+		ContainerRegistry:  abbrRegistry + in.Prefix + envAlnum + hash,
 		DatastoreContainer: app,
 		PostgresServer:     join(abbrPostgres, base, hash),
 		PostgresDatabase:   app,
@@ -157,6 +161,7 @@ func (n Names) validate() error {
 		{"PostgreSQL private DNS zone", n.PostgresDNSZone, dnsZoneRule},
 		{"private DNS zone link", n.PostgresDNSLink, dnsLinkRule},
 		{"storage account", n.StorageAccount, storageAccountRule},
+		{"container registry", n.ContainerRegistry, containerRegistryRule},
 		{"blob container", n.DatastoreContainer, containerRule},
 		{"PostgreSQL server", n.PostgresServer, postgresServerRule},
 		{"AKS cluster", n.Cluster, clusterRule},

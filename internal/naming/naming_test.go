@@ -29,6 +29,9 @@ func TestForDev(t *testing.T) {
 	if !strings.HasPrefix(n.StorageAccount, "stacmedev") || len(n.StorageAccount) != len("stacmedev")+hashLen {
 		t.Errorf("storage account %q: want st+prefix+env+6-char hash", n.StorageAccount)
 	}
+	if n.ContainerRegistry != "cr"+strings.TrimPrefix(n.StorageAccount, "st") {
+		t.Errorf("container registry %q: want cr+prefix+env+hash, globally unique like the storage account", n.ContainerRegistry)
+	}
 	if !strings.HasPrefix(n.PostgresServer, "psql-acme-metaflow-dev-") {
 		t.Errorf("postgres server %q", n.PostgresServer)
 	}

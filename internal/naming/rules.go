@@ -37,6 +37,10 @@ var (
 		"letters, digits, '_', '-' and '.', starting with a letter or digit and ending with a letter, digit or '_'"}
 	storageAccountRule = rule{3, 24, regexp.MustCompile(`^[a-z0-9]+$`),
 		"lowercase letters and digits"}
+	// Container registries: 5–50 letters and digits (azurerm containers/validate/container_registry_name.go);
+	// lowercase, as the login server is.
+	containerRegistryRule = rule{5, 50, regexp.MustCompile(`^[a-z0-9]+$`),
+		"lowercase letters and digits"}
 	containerRule = rule{3, 63, regexp.MustCompile(`^[a-z0-9]([a-z0-9]|-[a-z0-9])*$`),
 		"lowercase letters, digits and single hyphens, starting and ending with a letter or digit"}
 	postgresServerRule = rule{3, 63, regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`),

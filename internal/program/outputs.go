@@ -41,6 +41,8 @@ const (
 	// OutputAppliedSettings records what the deployment fixed that Azure cannot change in
 	// place; the next run reads it back (internal/transitions).
 	OutputAppliedSettings = "appliedSettings"
+	// OutputRegistryLoginServer exists when registry.enabled is true.
+	OutputRegistryLoginServer = "registryLoginServer"
 )
 
 // SecretOutputs are the outputs that must stay secret end to end.
@@ -49,7 +51,7 @@ var SecretOutputs = []string{
 }
 
 func stackOutputs(s *settings.Settings, rg *infra.ResourceGroup, store *infra.Datastore, db *infra.Database,
-	cluster *infra.Cluster, identity *infra.Identity, k8s *kubernetesSide, subscriptionID string) pulumi.Map {
+	cluster *infra.Cluster, identity *infra.Identity, registry *infra.Registry, k8s *kubernetesSide, subscriptionID string) pulumi.Map {
 	out := pulumi.Map{}
 	out[OutputResourceGroup] = rg.Name
 	out[OutputLocation] = pulumi.String(s.Location)
@@ -72,9 +74,14 @@ func stackOutputs(s *settings.Settings, rg *infra.ResourceGroup, store *infra.Da
 	out[OutputClientSecretExpiry] = identity.SecretExpiry
 
 	in := k8s.config
-	config := pulumi.All(store.BlobEndpoint, store.ContainerName).ApplyT(func(v []any) (string, error) {
+	loginServer := pulumi.String("").ToStringOutput()
+	if registry != nil {
+		loginServer = registry.LoginServer
+		out[OutputRegistryLoginServer] = registry.LoginServer
+	}
+	config := pulumi.All(store.BlobEndpoint, store.ContainerName, loginServer).ApplyT(func(v []any) (string, error) {
 		rendered := in
-		rendered.BlobEndpoint, rendered.Container = v[0].(string), v[1].(string)
+		rendered.BlobEndpoint, rendered.Container, rendered.Registry = v[0].(string), v[1].(string), v[2].(string)
 		cfg, err := metaflowconfig.Render(rendered)
 		if err != nil {
 			return "", fmt.Errorf("rendering the Metaflow config: %w", err)

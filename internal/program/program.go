@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"metaflow-azure/infra"
+	"metaflow-azure/internal/dbpool"
 	"metaflow-azure/internal/entra"
 	"metaflow-azure/internal/metaflowconfig"
 	"metaflow-azure/internal/naming"
@@ -271,11 +272,22 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 		}
 	}
 
+	var registry *infra.Registry
+	if s.Registry.Enabled {
+		registry, err = infra.NewRegistry(ctx, "registry", &infra.RegistryArgs{
+			ResourceGroupName: rg.Name, Location: s.Location, Tags: tags, SubscriptionID: azure.SubscriptionId,
+			Name: names.ContainerRegistry, SKU: s.Registry.SKU, KubeletObjectID: cluster.KubeletObjectID,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("declaring the container registry: %w", err)
+		}
+	}
+
 	k8s, err := declareKubernetes(ctx, s, cluster, store, db, identity)
 	if err != nil {
 		return nil, err
 	}
-	return stackOutputs(s, rg, store, db, cluster, identity, k8s, azure.SubscriptionId), nil
+	return stackOutputs(s, rg, store, db, cluster, identity, registry, k8s, azure.SubscriptionId), nil
 }
 
 // deployerPrincipalType tells from the deployer's own Azure token whether it is a user or a
@@ -337,7 +349,7 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, cluster *infra
 		return nil, fmt.Errorf("declaring the task namespace: %w", err)
 	}
 	side := &kubernetesSide{config: metaflowconfig.Input{
-		Container: "", Prefix: DatastorePrefix,
+		Container: "", Prefix: DatastorePrefix, TaskImage: s.Metaflow.TaskImage,
 		TaskNamespace: tasks.Namespace, TaskServiceAccount: tasks.ServiceAccount, CredentialsSecret: tasks.CredentialsSecret,
 		NodeSelector: taskPoolLabels,
 		Tolerations: []metaflowconfig.Toleration{{
@@ -364,9 +376,13 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, cluster *infra
 			side.config.Events = &events.Events
 		}
 	}
+	pools, err := dbpool.Size(s.Metaflow.Replicas, s.Postgres.SKU)
+	if err != nil {
+		return nil, fmt.Errorf("internal-error: sizing the database pools after validation: %w", err)
+	}
 	mf, err := services.NewMetaflow(ctx, "metaflow", &services.MetaflowArgs{
 		Namespace: s.Metaflow.Namespace, MetadataImage: s.Metaflow.MetadataImage, UIImage: s.Metaflow.UIImage,
-		Replicas: s.Metaflow.Replicas,
+		Replicas: s.Metaflow.Replicas, DBPoolMax: pools.PoolMax,
 		Database: services.Database{
 			Host: db.Host, Port: db.Port, Name: db.DatabaseName, User: db.AdminLogin, Password: db.AdminPassword, Ready: db.Ready,
 		},

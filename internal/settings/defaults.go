@@ -1,5 +1,7 @@
 package settings
 
+import "metaflow-azure/internal/images"
+
 // Defaults returns the settings a stack gets for every key it leaves out. Each default lives here
 // and only here; the comments say why it was chosen.
 func Defaults() Settings {
@@ -53,13 +55,21 @@ func Defaults() Settings {
 			SecretLifetimeDays: 180,
 		},
 		Metaflow: Metaflow{
-			// v2.4.13 is Outerbounds' chart default and supports MF_METADATA_DB_SSL_MODE (≥ v2.4.5).
-			MetadataImage: "public.ecr.aws/outerbounds/metaflow_metadata_service:v2.4.13",
-			UIImage:       "public.ecr.aws/outerbounds/metaflow_ui:v1.3.3",
+			// The newest releases, read and checked in package images: metadata service v2.5.1
+			// fixes an SQL injection (Netflix/metaflow-service #467).
+			MetadataImage: images.MetadataImage,
+			UIImage:       images.UIImage,
 			Replicas:      2,
 			Namespace:     "metaflow",
 			// One namespace for tasks, workflows and events, so the Metaflow config needs no edits.
 			TaskNamespace: "metaflow-jobs",
+		},
+		Registry: Registry{
+			// Off: a registry costs money every day and dev stacks can use public images.
+			Enabled: false,
+			// Standard: the storage and throughput a team's images need; Premium adds
+			// geo-replication and private endpoints, which nothing here uses.
+			SKU: "Standard",
 		},
 		Argo: Argo{
 			Enabled: true,

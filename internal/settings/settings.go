@@ -27,6 +27,7 @@ type Settings struct {
 	Identity   Identity   `json:"identity"`
 	Access     Access     `json:"access"`
 	Metaflow   Metaflow   `json:"metaflow"`
+	Registry   Registry   `json:"registry"`
 	Argo       Argo       `json:"argo"`
 	ArgoEvents ArgoEvents `json:"argoEvents"`
 
@@ -148,17 +149,32 @@ type Principal struct {
 // Metaflow configures the Metaflow services on AKS.
 type Metaflow struct {
 	// MetadataImage runs the metadata service, its migrations and the UI backend; pinned by tag
-	// or digest. Default: public.ecr.aws/outerbounds/metaflow_metadata_service:v2.4.13.
+	// or digest. Default: public.ecr.aws/outerbounds/metaflow_metadata_service:v2.5.1.
 	MetadataImage string `json:"metadataImage"`
-	// UIImage serves the UI's static files. Default: public.ecr.aws/outerbounds/metaflow_ui:v1.3.3.
+	// UIImage serves the UI's static files. Default: public.ecr.aws/outerbounds/metaflow_ui:v1.3.14.
 	UIImage string `json:"uiImage"`
-	// Replicas of each Metaflow service, 2–10. Default: 2.
+	// Replicas of each Metaflow service, 2–10, and few enough that their database connections
+	// fit postgres.sku's limit. Default: 2.
 	Replicas int `json:"replicas"`
+	// TaskImage is the image Metaflow tasks run in (METAFLOW_KUBERNETES_CONTAINER_IMAGE),
+	// pinned by tag or digest; a name without a registry host is pulled from registry.enabled's
+	// registry. Empty leaves Metaflow's default (python:<version> from Docker Hub, which
+	// installs the Azure SDK at every task start). Default: empty.
+	TaskImage string `json:"taskImage"`
 	// Namespace holds the Metaflow services. Default: metaflow.
 	Namespace string `json:"namespace"`
 	// TaskNamespace holds Metaflow tasks, Argo workflows and Argo Events objects.
 	// Default: metaflow-jobs.
 	TaskNamespace string `json:"taskNamespace"`
+}
+
+// Registry configures an optional Azure Container Registry for the team's task images.
+type Registry struct {
+	// Enabled creates the registry, lets the cluster's nodes pull from it and puts its login
+	// server into the Metaflow profile (METAFLOW_KUBERNETES_CONTAINER_REGISTRY). Default: false.
+	Enabled bool `json:"enabled"`
+	// SKU is Basic, Standard or Premium. Default: Standard.
+	SKU string `json:"sku"`
 }
 
 // Argo configures Argo Workflows.

@@ -161,6 +161,10 @@ func TestLoadRejects(t *testing.T) {
 		{"chart version", with(map[string]string{"metaflow-azure:argo": `{"chartVersion":"latest"}`}), "argo.chartVersion", "exact chart version"},
 		{"auth mode", with(map[string]string{"metaflow-azure:argo": `{"authMode":"none"}`}), "argo.authMode", "client, server"},
 		{"events without argo", with(map[string]string{"metaflow-azure:argo": `{"enabled":false}`}), "argoEvents.enabled", "argo.enabled is false"},
+		{"replicas do not fit burstable connections", with(map[string]string{"metaflow-azure:postgres": `{"sku":"B_Standard_B1ms"}`, "metaflow-azure:metaflow": `{"replicas":4}`}), "metaflow.replicas", `postgres.sku "B_Standard_B1ms"`},
+		{"sku without a connection limit", with(map[string]string{"metaflow-azure:postgres": `{"sku":"GP_Standard_D3ds_v5"}`}), "postgres.sku", "max_connections"},
+		{"unpinned task image", with(map[string]string{"metaflow-azure:metaflow": `{"taskImage":"acme/metaflow-task"}`}), "metaflow.taskImage", "must be pinned"},
+		{"registry sku", with(map[string]string{"metaflow-azure:registry": `{"enabled":true,"sku":"Gold"}`}), "registry.sku", "Basic, Standard, Premium"},
 		{"jetstream version", with(map[string]string{"metaflow-azure:argoEvents": `{"jetstreamVersion":"latest"}`}), "argoEvents.jetstreamVersion", "exact NATS version"},
 	}
 	for _, tt := range tests {

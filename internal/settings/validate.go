@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"metaflow-azure/internal/azurefacts"
+	"metaflow-azure/internal/dbpool"
 )
 
 // Limits taken from Azure's documentation; messages are built from these constants so they
@@ -61,6 +62,7 @@ var (
 	kubeLogins      = []string{"token", "azurecli", "workloadidentity", "spn", "msi"}
 	upnRe           = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	reservedTags    = []string{"environment", "managed-by"}
+	registrySKUs    = []string{"Basic", "Standard", "Premium"}
 	// AKS refuses these for pod and service ranges.
 	aksReservedRanges = []netip.Prefix{
 		netip.MustParsePrefix("169.254.0.0/16"),
@@ -100,7 +102,24 @@ func (s *Settings) validate(today time.Time) ([]error, []string) {
 	}
 	p.access(s)
 	p.services(s)
+	p.connections(s)
 	return p.errs, p.warnings
+}
+
+// connections refuses a replica count whose database connections cannot fit the SKU's limit,
+// however small the pools (package dbpool has the arithmetic and Microsoft's table).
+func (p *problems) connections(s *Settings) {
+	r, sku := s.Metaflow.Replicas, s.Postgres.SKU
+	if r < minReplicas || r > maxReplicas || !pgSKURe.MatchString(sku) {
+		return // already reported
+	}
+	if _, ok := dbpool.MaxConnections(sku); !ok {
+		p.add("postgres.sku", "%q is not in Microsoft's max_connections table (https://learn.microsoft.com/azure/postgresql/configure-maintain/concepts-limits), so the services' connection pools cannot be sized for it", sku)
+		return
+	}
+	if _, err := dbpool.Size(r, sku); err != nil {
+		p.add("metaflow.replicas", "%d does not fit postgres.sku %q: %v; lower metaflow.replicas or choose a larger postgres.sku", r, sku, err)
+	}
 }
 
 func (p *problems) location(loc string) {
@@ -372,6 +391,12 @@ func (p *problems) access(s *Settings) {
 func (p *problems) services(s *Settings) {
 	p.image("metaflow.metadataImage", s.Metaflow.MetadataImage)
 	p.image("metaflow.uiImage", s.Metaflow.UIImage)
+	if s.Metaflow.TaskImage != "" {
+		p.image("metaflow.taskImage", s.Metaflow.TaskImage)
+	}
+	if s.Registry.Enabled && !slices.Contains(registrySKUs, s.Registry.SKU) {
+		p.add("registry.sku", "%q must be one of %s", s.Registry.SKU, strings.Join(registrySKUs, ", "))
+	}
 	if r := s.Metaflow.Replicas; r < minReplicas || r > maxReplicas {
 		p.add("metaflow.replicas", "%d must be between %d and %d (two or more keep the services up while a node drains)", r, minReplicas, maxReplicas)
 	}
