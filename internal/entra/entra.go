@@ -17,8 +17,10 @@ const (
 
 // PrincipalType says whether an access token was issued to a user (delegated) or to an
 // application (a service principal or managed identity). Microsoft's access token claims
-// reference (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference):
-// "scp" is present only in tokens issued for a user, and "idtyp" is "app" in app-only tokens.
+// reference (MicrosoftDocs/entra-docs docs/identity-platform/access-token-claims-reference.md
+// @ 003f1aad, https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference):
+// `scp` is "Only included for user tokens", and the optional `idtyp` claim "identifies whether
+// the token is an app or app+user token".
 // A role assignment whose principalType does not match its principal is refused by ARM
 // (UnmatchedPrincipalType), so the deployer's own assignment must say which it is.
 func PrincipalType(token string) (string, error) {
