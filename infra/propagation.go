@@ -8,8 +8,11 @@ import (
 )
 
 // RoleAssignmentPropagation is how long a new Azure role assignment may take to be enforced
-// everywhere: "it can take up to 10 minutes for changes to take effect" (Microsoft, Troubleshoot
-// Azure RBAC, https://learn.microsoft.com/azure/role-based-access-control/troubleshooting).
+// everywhere: "When you assign roles or remove role assignments, it can take up to 10 minutes for
+// changes to take effect" (Troubleshoot Azure RBAC, MicrosoftDocs/azure-docs
+// articles/role-based-access-control/troubleshooting.md @ 012ad308,
+// https://learn.microsoft.com/azure/role-based-access-control/troubleshooting). The same page
+// says a fresh access token sees the change, which is why the AKS token is fetched after the wait.
 // Using an assignment sooner can fail on a first deploy and succeed on the second.
 const RoleAssignmentPropagation = 10 * time.Minute
 
