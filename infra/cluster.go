@@ -305,9 +305,8 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	})
 }
 
-// DNSServiceIP is the cluster DNS address: the tenth address of the service range (AKS's own
-// default, 10.0.0.10 in 10.0.0.0/16). It must lie inside the range, so the range must be /28 or
-// larger.
+// DNSServiceIP is the cluster DNS address: the stack's choice is the tenth address of the
+// service range. It must lie inside the range, so the range must be /28 or larger.
 func DNSServiceIP(serviceCIDR string) (string, error) {
 	p, err := netip.ParsePrefix(serviceCIDR)
 	if err != nil {
