@@ -11,7 +11,8 @@ import (
 	"metaflow-azure/internal/naming"
 )
 
-// IdentityArgs configures the service principal Metaflow's pods and the UI backend use.
+// IdentityArgs configures the service principal with a client secret that Metaflow's pods and
+// the UI backend use when identity.clientSecret is true (the default is workload identity).
 type IdentityArgs struct {
 	SubscriptionID string
 	// DisplayName of the Entra application.
@@ -23,14 +24,12 @@ type IdentityArgs struct {
 	SecretLifetimeDays int
 	// ContainerID scopes Storage Blob Data Contributor to the datastore container only.
 	ContainerID pulumi.StringInput
-	// ClusterID scopes the AKS roles.
-	ClusterID pulumi.StringInput
 	// AssignmentKey makes the role assignment names unique per stack.
 	AssignmentKey string
 }
 
 // Identity is an Entra application and service principal with an expiring password, allowed to
-// read and write the datastore container and to get cluster credentials, nothing wider.
+// read and write the datastore container and nothing else: no workload calls the AKS API as it.
 type Identity struct {
 	pulumi.ResourceState
 
@@ -93,8 +92,6 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 		scope              pulumi.StringInput
 	}{
 		{"blob-data-contributor", azurefacts.RoleStorageBlobDataContributor, "Metaflow tasks and the UI backend read and write artifacts in the datastore container", args.ContainerID},
-		{"aks-cluster-user", azurefacts.RoleAKSClusterUser, "Lets the Metaflow service principal fetch cluster-user credentials", args.ClusterID},
-		{"aks-contributor", azurefacts.RoleAKSContributor, "Lets the Metaflow service principal read and operate the AKS cluster", args.ClusterID},
 	} {
 		if _, err := authorization.NewRoleAssignment(ctx, name+"-"+g.logical, &authorization.RoleAssignmentArgs{
 			RoleAssignmentName: pulumi.String(naming.RoleAssignmentName(g.logical, args.AssignmentKey)),

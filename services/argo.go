@@ -84,7 +84,7 @@ func NewArgo(ctx *pulumi.Context, name string, args *ArgoArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	release, err := newArgoRelease(ctx, c, name, args.Namespace, ArgoReleaseName, "argo-workflows", args.ChartVersion,
-		ArgoValues(args.Tasks.Namespace, args.Tasks.ServiceAccount, args.Tasks.CredentialsSecret, args.AuthMode))
+		ArgoValues(args.Tasks.Pods(), args.AuthMode))
 	if err != nil {
 		return nil, err
 	}
@@ -115,22 +115,21 @@ func NewArgo(ctx *pulumi.Context, name string, args *ArgoArgs, opts ...pulumi.Re
 	})
 }
 
-// ArgoValues are the values of the argo-workflows release: tasksNamespace is the only namespace
-// the controller and server manage, workflows there run as serviceAccount by default, and the
-// executor reads the Azure credentials from credentialsSecret. Every key is read by the pinned
-// chart and changes what it renders; the chart tier of tests/k8sapi proves both.
-func ArgoValues(tasksNamespace, serviceAccount, credentialsSecret, authMode string) pulumi.Map {
-	credentialEnv := make(pulumi.Array, 0, len(AzureCredentialKeys))
-	for _, key := range AzureCredentialKeys {
-		credentialEnv = append(credentialEnv, pulumi.Map{
-			"name": pulumi.String(key),
-			"valueFrom": pulumi.Map{"secretKeyRef": pulumi.Map{
-				"name": pulumi.String(credentialsSecret), "key": pulumi.String(key),
-			}},
-		})
+// ArgoValues are the values of the argo-workflows release: the task namespace is the only
+// namespace the controller and server manage, and workflows there run as the task
+// ServiceAccount with the task pods' labels (the workload identity label) by default. In
+// client-secret mode the executor reads the Azure credentials from the task namespace's Secret
+// instead. Every key is read by the pinned chart and changes what it renders; the chart tier of
+// tests/k8sapi proves both.
+func ArgoValues(pods TaskPods, authMode string) pulumi.Map {
+	workflowSpec := pulumi.Map{"serviceAccountName": pulumi.String(pods.ServiceAccount)}
+	if len(pods.Labels) > 0 {
+		// Every pod of a workflow (steps, Metaflow's heartbeat daemon, artifact GC) carries
+		// them, whoever submitted the workflow.
+		workflowSpec["podMetadata"] = pulumi.Map{"labels": pulumi.ToStringMap(pods.Labels)}
 	}
-	managed := "--managed-namespace=" + tasksNamespace
-	return pulumi.Map{
+	managed := "--managed-namespace=" + pods.Namespace
+	values := pulumi.Map{
 		// Role/RoleBinding in the release namespace instead of ClusterRole/ClusterRoleBinding, and
 		// --namespaced for the controller and the server (templates/controller/
 		// workflow-controller-cluster-roles.yaml:3, workflow-controller-crb.yaml:3,
@@ -144,10 +143,8 @@ func ArgoValues(tasksNamespace, serviceAccount, credentialsSecret, authMode stri
 		// would be a Role for an unused "argo-workflow" account.
 		"workflow": pulumi.Map{"rbac": pulumi.Map{"create": pulumi.Bool(false)}},
 		"controller": pulumi.Map{
-			"extraArgs": pulumi.ToStringArray([]string{managed}),
-			"workflowDefaults": pulumi.Map{"spec": pulumi.Map{
-				"serviceAccountName": pulumi.String(serviceAccount),
-			}},
+			"extraArgs":        pulumi.ToStringArray([]string{managed}),
+			"workflowDefaults": pulumi.Map{"spec": workflowSpec},
 			// ClusterWorkflowTemplates are cluster-wide; Metaflow does not use them. Left on, the
 			// chart would also bind a ClusterRole that singleNamespace does not render.
 			"clusterWorkflowTemplates": pulumi.Map{"enabled": pulumi.Bool(false)},
@@ -158,11 +155,24 @@ func ArgoValues(tasksNamespace, serviceAccount, credentialsSecret, authMode stri
 			"extraArgs":                pulumi.ToStringArray([]string{managed}),
 			"clusterWorkflowTemplates": pulumi.Map{"enabled": pulumi.Bool(false)},
 		},
-		// The executor's wait container uploads artifacts with DefaultAzureCredential; the
-		// storage account takes no account keys. The repository itself is the task namespace's
-		// artifact-repositories ConfigMap (newArtifactRepositories), not a chart value.
-		"executor": pulumi.Map{"env": credentialEnv},
 	}
+	// The executor's wait container uploads artifacts with DefaultAzureCredential (the storage
+	// account takes no account keys): with workload identity from what the webhook injects,
+	// in client-secret mode from the Secret. The repository itself is the task namespace's
+	// artifact-repositories ConfigMap (newArtifactRepositories), not a chart value.
+	if pods.CredentialsSecret != "" {
+		credentialEnv := make(pulumi.Array, 0, len(AzureCredentialKeys))
+		for _, key := range AzureCredentialKeys {
+			credentialEnv = append(credentialEnv, pulumi.Map{
+				"name": pulumi.String(key),
+				"valueFrom": pulumi.Map{"secretKeyRef": pulumi.Map{
+					"name": pulumi.String(pods.CredentialsSecret), "key": pulumi.String(key),
+				}},
+			})
+		}
+		values["executor"] = pulumi.Map{"env": credentialEnv}
+	}
+	return values
 }
 
 // newArtifactRepositories declares the task namespace's default artifact repository: the

@@ -27,10 +27,13 @@ const (
 	// uiBackendPathPrefix is where the UI backend serves (PATH_PREFIX).
 	uiBackendPathPrefix = "/api"
 	DatabaseSecretName  = "metaflow-db"
-	// ServicesAccountName is the ServiceAccount the Metaflow services run as: their own, so
-	// workload identity can later be granted to exactly them.
+	// ServicesAccountName is the ServiceAccount the metadata service, the migrations and the UI
+	// run as; none of them reaches Azure.
 	ServicesAccountName = "metaflow-services"
-	databasePasswordKey = "password"
+	// UIBackendAccountName is the UI backend's own ServiceAccount: the only service that reads
+	// the datastore, so the only one federated to an Azure identity.
+	UIBackendAccountName = UIBackendName
+	databasePasswordKey  = "password"
 )
 
 // Database is how the services reach PostgreSQL.
@@ -57,9 +60,8 @@ type MetaflowArgs struct {
 	// so that all pods fit the server's connection limit).
 	DBPoolMax int
 	Database  Database
-	// Credentials let the UI backend read artifacts from the datastore.
-	Credentials       AzureCredentials
-	CredentialsSecret string
+	// UIBackendAzure is how the UI backend reads artifacts from the datastore.
+	UIBackendAzure AzureAccess
 	// BlobEndpoint and DatastoreRoot ("<container>/<prefix>") locate the datastore.
 	BlobEndpoint  pulumi.StringInput
 	DatastoreRoot pulumi.StringInput
@@ -90,8 +92,11 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 	if err := requireNonEmpty("Metaflow", map[string]string{
 		"Namespace":     args.Namespace,
 		"MetadataImage": args.MetadataImage, "UIImage": args.UIImage,
-		"Database.User": args.Database.User, "CredentialsSecret": args.CredentialsSecret,
+		"Database.User": args.Database.User,
 	}); err != nil {
+		return nil, err
+	}
+	if err := args.UIBackendAzure.validate("Metaflow"); err != nil {
 		return nil, err
 	}
 	c := &Metaflow{}
@@ -128,9 +133,30 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 	if err != nil {
 		return nil, err
 	}
-	credentials, err := newAzureCredentialsSecret(ctx, name+"-azure-credentials", ns, args.CredentialsSecret, args.Credentials, parent)
+	// The UI backend's own account: federated to the UI identity, and it never calls the
+	// Kubernetes API either (the workload identity token is a projected volume of its own).
+	backendAccount, err := corev1.NewServiceAccount(ctx, name+"-ui-backend-account", &corev1.ServiceAccountArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(UIBackendAccountName), Namespace: ns,
+			Labels:      pulumi.ToStringMap(labels(UIBackendAccountName, "ui-backend")),
+			Annotations: args.UIBackendAzure.serviceAccountAnnotations(),
+		},
+		AutomountServiceAccountToken: pulumi.Bool(false),
+	}, parent)
 	if err != nil {
 		return nil, err
+	}
+	backendAfter := []pulumi.Resource{dbSecret, backendAccount}
+	var backendEnvFrom corev1.EnvFromSourceArray
+	if !args.UIBackendAzure.Federated() {
+		credentials, err := newAzureCredentialsSecret(ctx, name+"-azure-credentials", ns, CredentialsSecretName, *args.UIBackendAzure.Credentials, parent)
+		if err != nil {
+			return nil, err
+		}
+		backendAfter = append(backendAfter, credentials)
+		backendEnvFrom = corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{
+			SecretRef: &corev1.SecretEnvSourceArgs{Name: pulumi.String(CredentialsSecretName)},
+		}}
 	}
 	// The service reads MF_METADATA_DB_PSWD from the Secret, never from a literal, and speaks
 	// TLS to PostgreSQL (MF_METADATA_DB_SSL_MODE needs image v2.4.4 or newer). Every pool opens
@@ -215,12 +241,11 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		// It handles SIGTERM (and SIGINT) by logging it; it keeps no state worth a graceful stop.
 		command: stopOnTerm("KILL", images.MetadataPython, "-m", images.UIBackendModule),
 		port:    UIBackendPort, probePath: uiBackendPathPrefix + images.PingPath, livenessDelay: 60,
-		replicas: args.Replicas, serviceAccount: ServicesAccountName,
-		env: backendEnv,
-		envFrom: corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{
-			SecretRef: &corev1.SecretEnvSourceArgs{Name: pulumi.String(args.CredentialsSecret)},
-		}},
-		after:     []pulumi.Resource{migrations, dbSecret, credentials, account},
+		replicas: args.Replicas, serviceAccount: UIBackendAccountName,
+		podLabels: args.UIBackendAzure.PodLabels(),
+		env:       backendEnv,
+		envFrom:   backendEnvFrom,
+		after:     append(backendAfter, migrations),
 		resources: resources{cpu: "250m", memory: "1Gi", memoryLimit: "2Gi"},
 	}, parent); err != nil {
 		return nil, err

@@ -11,16 +11,56 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"metaflow-azure/internal/azurefacts"
 )
 
 // AzureCredentialKeys are the Secret keys DefaultAzureCredential reads from the environment.
 var AzureCredentialKeys = []string{"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET"}
 
-// AzureCredentials is the service principal tasks and the UI backend authenticate as.
+// AzureCredentials is a service principal with a client secret (identity.clientSecret: true).
 type AzureCredentials struct {
 	ClientID     pulumi.StringInput
 	TenantID     pulumi.StringInput
 	ClientSecret pulumi.StringInput
+}
+
+// AzureAccess is how a workload signs in to Azure: by default as a user-assigned identity its
+// ServiceAccount federates to (Microsoft Entra Workload ID), so no credential is stored in the
+// cluster; with identity.clientSecret, as a service principal whose secret is in a Secret.
+type AzureAccess struct {
+	// WorkloadClientID is the client ID of the identity the ServiceAccount federates to.
+	WorkloadClientID pulumi.StringInput
+	// Credentials are the service principal's, in client-secret mode only.
+	Credentials *AzureCredentials
+}
+
+// Federated tells whether the workload uses workload identity.
+func (a AzureAccess) Federated() bool { return a.Credentials == nil }
+
+func (a AzureAccess) validate(component string) error {
+	if (a.WorkloadClientID == nil) == (a.Credentials == nil) {
+		return fmt.Errorf("internal-error: %s: exactly one of WorkloadClientID and Credentials is required", component)
+	}
+	return nil
+}
+
+// serviceAccountAnnotations name the identity a ServiceAccount federates to; none in
+// client-secret mode.
+func (a AzureAccess) serviceAccountAnnotations() pulumi.StringMap {
+	if !a.Federated() {
+		return nil
+	}
+	return pulumi.StringMap{azurefacts.WorkloadIdentityClientIDAnnotation: a.WorkloadClientID}
+}
+
+// PodLabels are the labels a pod that reaches Azure carries: the webhook injects the identity
+// into pods with the workload identity label only.
+func (a AzureAccess) PodLabels() map[string]string {
+	if !a.Federated() {
+		return nil
+	}
+	return map[string]string{azurefacts.WorkloadIdentityUseLabel: "true"}
 }
 
 // NewProvider returns the Kubernetes provider every object of the stack uses. The kubeconfig

@@ -17,8 +17,9 @@ const (
 // TasksArgs configures where Metaflow tasks and Argo workflows run.
 type TasksArgs struct {
 	// Namespace is created for tasks, workflows and Argo Events objects.
-	Namespace   string
-	Credentials AzureCredentials
+	Namespace string
+	// Azure is how tasks and workflow pods reach the datastore.
+	Azure AzureAccess
 	// FlowRunners are Microsoft Entra users and groups who run flows. Azure RBAC for Kubernetes
 	// grants them the built-in kinds in the namespace; Argo's custom resources need this
 	// Kubernetes Role, which AKS evaluates beside Azure RBAC.
@@ -35,15 +36,33 @@ type Subject struct {
 // flowRunnerRoleName is the Role flow runners get in the task namespace.
 const flowRunnerRoleName = "metaflow-flow-runner"
 
-// Tasks is the task namespace with the ServiceAccount tasks run as, the Azure credentials they
-// read and the RBAC Argo's executor needs.
+// Tasks is the task namespace with the ServiceAccount tasks run as (federated to the task
+// identity, or with a credentials Secret in client-secret mode) and the RBAC Argo's executor
+// needs.
 type Tasks struct {
 	pulumi.ResourceState
 
 	Namespace         string
 	NamespaceResource *corev1.Namespace
 	ServiceAccount    string
+	// CredentialsSecret is empty unless the stack runs in client-secret mode.
 	CredentialsSecret string
+	// PodLabels must be on every task and workflow pod for it to reach Azure.
+	PodLabels map[string]string
+}
+
+// TaskPods is what every task and workflow pod runs with.
+type TaskPods struct {
+	Namespace      string
+	ServiceAccount string
+	// CredentialsSecret is empty unless the stack runs in client-secret mode.
+	CredentialsSecret string
+	Labels            map[string]string
+}
+
+// Pods returns what every task and workflow pod runs with.
+func (t *Tasks) Pods() TaskPods {
+	return TaskPods{Namespace: t.Namespace, ServiceAccount: t.ServiceAccount, CredentialsSecret: t.CredentialsSecret, Labels: t.PodLabels}
 }
 
 // NewTasks declares the task namespace and its identity.
@@ -54,7 +73,13 @@ func NewTasks(ctx *pulumi.Context, name string, args *TasksArgs, opts ...pulumi.
 	if err := requireNonEmpty("Tasks", map[string]string{"Namespace": args.Namespace}); err != nil {
 		return nil, err
 	}
-	c := &Tasks{Namespace: args.Namespace, ServiceAccount: TaskServiceAccountName, CredentialsSecret: CredentialsSecretName}
+	if err := args.Azure.validate("Tasks"); err != nil {
+		return nil, err
+	}
+	c := &Tasks{Namespace: args.Namespace, ServiceAccount: TaskServiceAccountName, PodLabels: args.Azure.PodLabels()}
+	if !args.Azure.Federated() {
+		c.CredentialsSecret = CredentialsSecretName
+	}
 	if err := ctx.RegisterComponentResource("metaflow-azure:services:Tasks", name, c, opts...); err != nil {
 		return nil, err
 	}
@@ -69,14 +94,17 @@ func NewTasks(ctx *pulumi.Context, name string, args *TasksArgs, opts ...pulumi.
 	sa, err := corev1.NewServiceAccount(ctx, name+"-service-account", &corev1.ServiceAccountArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name: pulumi.String(TaskServiceAccountName), Namespace: ns,
-			Labels: pulumi.ToStringMap(labels(TaskServiceAccountName, "tasks")),
+			Labels:      pulumi.ToStringMap(labels(TaskServiceAccountName, "tasks")),
+			Annotations: args.Azure.serviceAccountAnnotations(),
 		},
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := newAzureCredentialsSecret(ctx, name+"-azure-credentials", ns, CredentialsSecretName, args.Credentials, parent); err != nil {
-		return nil, err
+	if !args.Azure.Federated() {
+		if _, err := newAzureCredentialsSecret(ctx, name+"-azure-credentials", ns, CredentialsSecretName, *args.Azure.Credentials, parent); err != nil {
+			return nil, err
+		}
 	}
 	// Argo ≥ 3.4's executor reports step results through WorkflowTaskResult objects, created and
 	// patched as the pod's own ServiceAccount; without this every workflow step fails.

@@ -39,6 +39,9 @@ type webWorkload struct {
 	replicas      int
 	// serviceAccount the pods run as.
 	serviceAccount string
+	// podLabels are added to the pod template's labels (not the selector), e.g. the workload
+	// identity label.
+	podLabels map[string]string
 	// capabilities are added back after dropping ALL: only what the image's process needs.
 	capabilities []string
 	// after are what the Deployment (only) must wait for, e.g. the migrations.
@@ -117,7 +120,7 @@ func newWebWorkload(ctx *pulumi.Context, w webWorkload, opts ...pulumi.ResourceO
 				},
 			},
 			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(labels(w.name, w.component))},
+				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(withLabels(labels(w.name, w.component), w.podLabels))},
 				Spec: &corev1.PodSpecArgs{
 					SecurityContext:              podSecurity(),
 					ServiceAccountName:           pulumi.String(w.serviceAccount),
@@ -176,6 +179,14 @@ func newWebWorkload(ctx *pulumi.Context, w webWorkload, opts ...pulumi.ResourceO
 		return nil, err
 	}
 	return &webResources{deployment: deployment, service: service}, nil
+}
+
+// withLabels returns base with extra added.
+func withLabels(base, extra map[string]string) map[string]string {
+	for k, v := range extra {
+		base[k] = v
+	}
+	return base
 }
 
 // plainEnv turns name/value pairs into env vars.

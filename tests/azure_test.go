@@ -30,6 +30,8 @@ const (
 	tApp         = "azuread:index/application:Application"
 	tSP          = "azuread:index/servicePrincipal:ServicePrincipal"
 	tPassword    = "azuread:index/applicationPassword:ApplicationPassword"
+	tIdentity    = "azure-native:managedidentity:UserAssignedIdentity"
+	tFederated   = "azure-native:managedidentity:FederatedIdentityCredential"
 )
 
 func TestStorageIsPrivateAndRecoverable(t *testing.T) {
@@ -231,46 +233,51 @@ func TestAKSAndPostgresDoNotWaitOnEachOther(t *testing.T) {
 
 func TestRoleAssignmentsAreExactlyTheNeededOnes(t *testing.T) {
 	t.Parallel()
-	s := runStack(t, "dev")
-	container := s.one(tContainer, "datastore-container")
-	cluster := s.one(tCluster, "aks")
-	sp := s.one(tSP, "workloads-sp")
-	spObjectID := str(sp.Outputs, "objectId")
+	for _, stack := range []string{"dev", "prod"} {
+		s := runStack(t, stack)
+		container := s.one(tContainer, "datastore-container")
+		tasks := s.one(tIdentity, "task-identity-identity")
+		ui := s.one(tIdentity, "ui-identity-identity")
 
-	got := map[string]string{}
-	for _, a := range s.all(tAssignment) {
-		if pt := str(a.Inputs, "principalType"); pt == "" && str(a.Inputs, "principalId") != fakeazure.DeployerObjectID {
-			t.Errorf("%s has no principalType (Azure's replication race)", a.Name)
+		got := map[string]map[string]string{}
+		for _, a := range s.all(tAssignment) {
+			if pt := str(a.Inputs, "principalType"); pt == "" && str(a.Inputs, "principalId") != fakeazure.DeployerObjectID {
+				t.Errorf("%s has no principalType (Azure's replication race)", a.Name)
+			}
+			if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(str(a.Inputs, "roleAssignmentName")) {
+				t.Errorf("%s needs a deterministic GUID name, got %q", a.Name, str(a.Inputs, "roleAssignmentName"))
+			}
+			for who, identity := range map[string]*fakeazure.Resource{"tasks": tasks, "ui": ui} {
+				if str(a.Inputs, "principalId") == str(identity.Outputs, "principalId") {
+					if str(a.Inputs, "principalType") != "ServicePrincipal" {
+						t.Errorf("%s: %s identity assigned with principalType %q", stack, who, str(a.Inputs, "principalType"))
+					}
+					role := str(a.Inputs, "roleDefinitionId")
+					if got[who] == nil {
+						got[who] = map[string]string{}
+					}
+					got[who][role[strings.LastIndex(role, "/")+1:]] = str(a.Inputs, "scope")
+				}
+			}
 		}
-		if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(str(a.Inputs, "roleAssignmentName")) {
-			t.Errorf("%s needs a deterministic GUID name, got %q", a.Name, str(a.Inputs, "roleAssignmentName"))
+		// Each workload identity holds one role on the datastore container and nothing on the
+		// cluster: no workload calls the AKS API.
+		want := map[string]map[string]string{
+			"tasks": {azurefacts.RoleStorageBlobDataContributor: container.ID},
+			"ui":    {azurefacts.RoleStorageBlobDataReader: container.ID},
 		}
-		if str(a.Inputs, "principalId") == spObjectID {
-			role := str(a.Inputs, "roleDefinitionId")
-			got[role[strings.LastIndex(role, "/")+1:]] = str(a.Inputs, "scope")
-		}
-	}
-	want := map[string]string{
-		azurefacts.RoleStorageBlobDataContributor: container.ID,
-		azurefacts.RoleAKSClusterUser:             cluster.ID,
-		azurefacts.RoleAKSContributor:             cluster.ID,
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("service principal grants:\n got %v\nwant %v", got, want)
-	}
-	for role, scope := range got {
-		if !strings.Contains(scope, "/providers/") {
-			t.Errorf("role %s granted on %q: broader than one resource", role, scope)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: workload identity grants:\n got %v\nwant %v", stack, got, want)
 		}
 	}
 }
 
-func TestServicePrincipalSecretExpiresAndIsOwned(t *testing.T) {
+func TestClientSecretModeIsTheOldServicePrincipalWithoutClusterRights(t *testing.T) {
 	t.Parallel()
-	s := runStack(t, "dev")
+	s := runStack(t, "dev", "identity.clientSecret=true")
 	pw := s.one(tPassword, "workloads-password")
-	if got := str(pw.Inputs, "endDateRelative"); got != "2160h" {
-		t.Errorf("password lifetime %q, want 90 days (2160h)", got)
+	if got := str(pw.Inputs, "endDateRelative"); got != "4320h" {
+		t.Errorf("password lifetime %q, want the default 180 days (4320h)", got)
 	}
 	if !slices.Contains(pw.AdditionalSecrets, "value") || !isSecret(pw.Outputs, "value") {
 		t.Error("the password value must be secret")
@@ -280,6 +287,31 @@ func TestServicePrincipalSecretExpiresAndIsOwned(t *testing.T) {
 		if owners := strings_(list(r.Inputs, "owners")); !slices.Equal(owners, []string{fakeazure.DeployerObjectID}) {
 			t.Errorf("%s owners %v, want the deployer", typ, owners)
 		}
+	}
+	sp := str(s.one(tSP, "workloads-sp").Outputs, "objectId")
+	var roles []string
+	for _, a := range s.all(tAssignment) {
+		if str(a.Inputs, "principalId") == sp {
+			role := str(a.Inputs, "roleDefinitionId")
+			roles = append(roles, role[strings.LastIndex(role, "/")+1:]+"@"+str(a.Inputs, "scope"))
+		}
+	}
+	if want := []string{azurefacts.RoleStorageBlobDataContributor + "@" + s.one(tContainer, "datastore-container").ID}; !slices.Equal(roles, want) {
+		t.Errorf("service principal grants %v, want only %v", roles, want)
+	}
+	if n := len(s.all(tIdentity)) + len(s.all(tFederated)); n != 1 {
+		t.Errorf("client-secret mode declares %d identities and federated credentials, want only the cluster's identity", n)
+	}
+	for _, name := range []string{program.OutputClientID, program.OutputClientSecret, program.OutputClientSecretExpiry} {
+		if out, ok := s.outputs[name]; !ok || out.Value == nil || out.Value == "" {
+			t.Errorf("client-secret mode: output %s missing", name)
+		}
+	}
+	if !s.outputs[program.OutputClientSecret].Secret {
+		t.Errorf("output %s must be secret", program.OutputClientSecret)
+	}
+	if _, ok := s.outputs[program.OutputWorkloadIdentities]; ok {
+		t.Errorf("client-secret mode exports %s", program.OutputWorkloadIdentities)
 	}
 }
 
@@ -323,7 +355,7 @@ func TestOutputsContractAndSecrets(t *testing.T) {
 		program.OutputResourceGroup, program.OutputLocation, program.OutputStorageAccount, program.OutputBlobEndpoint,
 		program.OutputContainer, program.OutputDatastoreRoot, program.OutputPostgresHost, program.OutputPostgresDatabase,
 		program.OutputPostgresAdminUser, program.OutputPostgresAdminPassword, program.OutputClusterName, program.OutputKubeconfig,
-		program.OutputOIDCIssuerURL, program.OutputTenantID, program.OutputClientID, program.OutputClientSecret,
+		program.OutputOIDCIssuerURL, program.OutputTenantID, program.OutputWorkloadIdentities,
 		program.OutputMetaflowConfig, program.OutputPortForwards, program.OutputNamespaces,
 	}
 	for _, name := range required {

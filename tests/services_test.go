@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"gopkg.in/yaml.v3"
 
+	"metaflow-azure/internal/azurefacts"
 	"metaflow-azure/internal/fakeazure"
 	"metaflow-azure/internal/images"
 	"metaflow-azure/internal/program"
@@ -106,10 +107,18 @@ func TestDeploymentsArePinnedProbedAndBounded(t *testing.T) {
 		if str(c, "resources.requests.cpu") == "" || str(c, "resources.requests.memory") == "" || str(c, "resources.limits.memory") == "" {
 			t.Errorf("%s needs CPU/memory requests and a memory limit: %v", name, c["resources"])
 		}
-		if got := str(dep.Inputs, "spec.template.spec.serviceAccountName"); got != services.ServicesAccountName {
-			t.Errorf("%s runs as %q, want its own ServiceAccount %s", name, got, services.ServicesAccountName)
+		// The UI backend, the one service that reads the datastore, has an account of its own
+		// (federated to its Azure identity); the others share one that names no identity.
+		account := services.ServicesAccountName
+		if name == services.UIBackendName {
+			account = services.UIBackendAccountName
 		}
-		s.k8s("ServiceAccount", "metaflow", services.ServicesAccountName)
+		if got := str(dep.Inputs, "spec.template.spec.serviceAccountName"); got != account {
+			t.Errorf("%s runs as %q, want the ServiceAccount %s", name, got, account)
+		}
+		if automount, set := boolean(s.k8s("ServiceAccount", "metaflow", account).Inputs, "automountServiceAccountToken"); automount || !set {
+			t.Errorf("ServiceAccount %s mounts API tokens; no service calls the Kubernetes API", account)
+		}
 		if priv, _ := boolean(c, "securityContext.allowPrivilegeEscalation"); priv {
 			t.Errorf("%s allows privilege escalation", name)
 		}
@@ -231,9 +240,11 @@ func subset(sel, labels map[string]string) bool {
 	return true
 }
 
+// TestCredentialsSecretsAreWhereTheyAreUsed: in client-secret mode the service principal's
+// credentials are in the two namespaces whose pods use them.
 func TestCredentialsSecretsAreWhereTheyAreUsed(t *testing.T) {
 	t.Parallel()
-	s := runStack(t, "dev")
+	s := runStack(t, "dev", "identity.clientSecret=true")
 	for _, ns := range []string{"metaflow", "metaflow-jobs"} {
 		sec := s.k8s("Secret", ns, services.CredentialsSecretName)
 		if !isSecret(sec.Inputs, "stringData") {
@@ -247,6 +258,23 @@ func TestCredentialsSecretsAreWhereTheyAreUsed(t *testing.T) {
 	}
 	if got := str(s.k8s("Secret", "metaflow-jobs", services.CredentialsSecretName).Inputs, "stringData.AZURE_CLIENT_SECRET"); !strings.HasPrefix(got, fakeazure.SecretMarker) {
 		t.Errorf("tasks must get the service principal's secret, got %q", got)
+	}
+	// The profile hands tasks and workflows that Secret, and no workload identity label.
+	var cfg map[string]string
+	if err := json.Unmarshal([]byte(s.outputs[program.OutputMetaflowConfig].Value.(string)), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"METAFLOW_KUBERNETES_SECRETS", "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS"} {
+		s.k8s("Secret", cfg["METAFLOW_KUBERNETES_NAMESPACE"], cfg[k])
+	}
+	if v, ok := cfg["METAFLOW_KUBERNETES_LABELS"]; ok {
+		t.Errorf("client-secret mode: METAFLOW_KUBERNETES_LABELS = %q", v)
+	}
+	backend := s.k8s("Deployment", "metaflow", services.UIBackendName)
+	container := list(backend.Inputs, "spec.template.spec.containers")[0].ObjectValue()
+	envFrom := list(container, "envFrom")
+	if len(envFrom) != 1 || str(envFrom[0].ObjectValue(), "secretRef.name") != services.CredentialsSecretName {
+		t.Errorf("client-secret mode: UI backend envFrom %v, want the Secret %s", envFrom, services.CredentialsSecretName)
 	}
 }
 
@@ -268,7 +296,10 @@ func TestHelmChartsArePinnedWithoutDemoComponents(t *testing.T) {
 	}
 	// What the values make of the charts is checked on the charts rendered with real Helm, in
 	// the chart tier (tests/k8sapi); here: the releases get exactly the program's values.
-	if got, want := valuesOf(t, argo), plain(services.ArgoValues("metaflow-jobs", services.TaskServiceAccountName, services.CredentialsSecretName, "server")); !reflect.DeepEqual(got, want) {
+	if got, want := valuesOf(t, argo), plain(services.ArgoValues(services.TaskPods{
+		Namespace: "metaflow-jobs", ServiceAccount: services.TaskServiceAccountName,
+		Labels: map[string]string{azurefacts.WorkloadIdentityUseLabel: "true"},
+	}, "server")); !reflect.DeepEqual(got, want) {
 		t.Errorf("argo-workflows values:\n%v\nwant (dev: argo.authMode server)\n%v", got, want)
 	}
 	events := s.one(tRelease, "argo-events")
@@ -330,6 +361,12 @@ func plain(v any) any {
 			l = append(l, plain(e))
 		}
 		return l
+	case pulumi.StringMap:
+		m := map[string]any{}
+		for k, e := range v {
+			m[k] = plain(e)
+		}
+		return m
 	case pulumi.String:
 		return string(v)
 	case pulumi.Bool:
@@ -474,8 +511,6 @@ func TestMetaflowConfigMatchesTheDeclaredObjects(t *testing.T) {
 	taskNS := cfg["METAFLOW_KUBERNETES_NAMESPACE"]
 	s.k8s("Namespace", "", taskNS)
 	s.k8s("ServiceAccount", taskNS, cfg["METAFLOW_KUBERNETES_SERVICE_ACCOUNT"])
-	s.k8s("Secret", taskNS, cfg["METAFLOW_KUBERNETES_SECRETS"])
-	s.k8s("Secret", taskNS, cfg["METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS"])
 	checkServiceURL(t, s, cfg["METAFLOW_SERVICE_INTERNAL_URL"])
 	checkServiceURL(t, s, cfg["METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL"])
 	sensorNS := cfg["METAFLOW_ARGO_EVENTS_SENSOR_NAMESPACE"]

@@ -678,13 +678,13 @@ func TestEngineAcceptsTheRepositoryProjectFiles(t *testing.T) {
 // itself reads the outputs of its last deployment, and nothing before the first.
 func TestEngineReadsTheStacksOwnLastDeployment(t *testing.T) {
 	p := newProject(t, devStack, func(ctx *pulumi.Context) error {
-		prev, err := program.PreviousApplied(ctx)
+		prev, err := program.ReadPrevious(ctx)
 		if err != nil {
 			return err
 		}
 		seen := "nothing"
-		if prev != nil {
-			seen = prev.SystemPoolVMSize
+		if prev.Applied != nil {
+			seen = prev.Applied.SystemPoolVMSize
 		}
 		ctx.Export("previousSystemPoolVmSize", pulumi.String(seen))
 		ctx.Export(program.OutputAppliedSettings, pulumi.Map{"systemPoolVmSize": pulumi.String("Standard_D4ds_v5")})

@@ -83,8 +83,9 @@ var azureTokens = map[string]azureToken{
 	},
 	"azure-native:dbforpostgresql/v20240801:Database": {resource: "Microsoft.DBforPostgreSQL/flexibleServers/databases"},
 
-	"azure-native:managedidentity:UserAssignedIdentity": {resource: "Microsoft.ManagedIdentity/userAssignedIdentities"},
-	"azure-native:authorization:RoleAssignment":         {resource: "Microsoft.Authorization/roleAssignments"},
+	"azure-native:managedidentity:UserAssignedIdentity":        {resource: "Microsoft.ManagedIdentity/userAssignedIdentities"},
+	"azure-native:managedidentity:FederatedIdentityCredential": {resource: "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"},
+	"azure-native:authorization:RoleAssignment":                {resource: "Microsoft.Authorization/roleAssignments"},
 
 	"azure-native:containerservice/v20241001:ManagedCluster": {resource: "Microsoft.ContainerService/managedClusters", extra: []extraAction{
 		{subnetJoin, "the system pool's nodes join the AKS subnet"},

@@ -128,6 +128,23 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 		set("tenantId", TenantID)
 		return id, nil
 
+	case "azure-native:managedidentity:FederatedIdentityCredential":
+		if err := need("resourceGroupName", "resourceName", "federatedIdentityCredentialResourceName", "issuer", "subject", "audiences"); err != nil {
+			return "", err
+		}
+		// Entra accepts exactly one audience and an https issuer (entra-docs
+		// workload-identity-federation-considerations.md, "Errors").
+		if aud := in["audiences"]; !aud.IsArray() || len(aud.ArrayValue()) != 1 {
+			return "", fmt.Errorf("fakeazure: %s %q: BadRequest: exactly one audience is allowed, got %v", typ, name, aud)
+		}
+		if issuer := str(in, "issuer"); !strings.HasPrefix(issuer, "https://") {
+			return "", fmt.Errorf("fakeazure: %s %q: BadRequest: issuer %q must be an https URL", typ, name, issuer)
+		}
+		set("name", str(in, "federatedIdentityCredentialResourceName"))
+		set("type", "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials")
+		return fmt.Sprintf("%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/%s/federatedIdentityCredentials/%s",
+			rgID(), str(in, "resourceName"), str(in, "federatedIdentityCredentialResourceName")), nil
+
 	case "azure-native:authorization:RoleAssignment":
 		if err := need("principalId", "roleDefinitionId", "scope"); err != nil {
 			return "", err
@@ -150,7 +167,7 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 		set("fqdn", fmt.Sprintf("%s-%s.hcp.westeurope.azmk8s.io", str(in, "dnsPrefix"), hash(cluster)[:8]))
 		set("oidcIssuerProfile", map[string]any{
 			"enabled":   true,
-			"issuerURL": fmt.Sprintf("https://westeurope.oic.prod-aks.azure.com/%s/%s/", TenantID, guid("oidc:"+cluster)),
+			"issuerURL": fmt.Sprintf("https://%s.oic.prod-aks.azure.com/%s/%s/", str(in, "location"), TenantID, guid("oidc:"+cluster)),
 		})
 		set("provisioningState", "Succeeded")
 		// AKS creates the kubelet's user-assigned identity in the node resource group.

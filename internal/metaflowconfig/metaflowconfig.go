@@ -80,8 +80,12 @@ type Input struct {
 
 	TaskNamespace      string
 	TaskServiceAccount string
-	// CredentialsSecret holds AZURE_CLIENT_ID/TENANT_ID/CLIENT_SECRET in the task namespace.
+	// CredentialsSecret holds AZURE_CLIENT_ID/TENANT_ID/CLIENT_SECRET in the task namespace;
+	// empty with workload identity.
 	CredentialsSecret string
+	// PodLabels go on every task pod: with workload identity, the label that has the
+	// webhook inject the task identity.
+	PodLabels map[string]string
 	// TaskImage is the image tasks run in; empty leaves Metaflow's default.
 	TaskImage string
 	// Registry is the login server task images without a registry host are pulled from;
@@ -116,9 +120,14 @@ func Render(in Input) (map[string]string, error) {
 		"METAFLOW_UI_URL":                     in.UI.LocalURL(),
 		"METAFLOW_KUBERNETES_NAMESPACE":       in.TaskNamespace,
 		"METAFLOW_KUBERNETES_SERVICE_ACCOUNT": in.TaskServiceAccount,
-		"METAFLOW_KUBERNETES_SECRETS":         in.CredentialsSecret,
 		"METAFLOW_KUBERNETES_NODE_SELECTOR":   selector(in.NodeSelector),
 		"METAFLOW_KUBERNETES_TOLERATIONS":     string(tolerations),
+	}
+	if in.CredentialsSecret != "" {
+		cfg["METAFLOW_KUBERNETES_SECRETS"] = in.CredentialsSecret
+	}
+	if len(in.PodLabels) > 0 {
+		cfg["METAFLOW_KUBERNETES_LABELS"] = selector(in.PodLabels)
 	}
 	if in.TaskImage != "" {
 		cfg["METAFLOW_KUBERNETES_CONTAINER_IMAGE"] = in.TaskImage
@@ -127,7 +136,9 @@ func Render(in Input) (map[string]string, error) {
 		cfg["METAFLOW_KUBERNETES_CONTAINER_REGISTRY"] = in.Registry
 	}
 	if in.Argo != nil {
-		cfg["METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS"] = in.CredentialsSecret
+		if in.CredentialsSecret != "" {
+			cfg["METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS"] = in.CredentialsSecret
+		}
 		cfg["METAFLOW_ARGO_WORKFLOWS_UI_URL"] = in.Argo.LocalURL()
 	}
 	if e := in.Events; e != nil {
@@ -188,8 +199,13 @@ func (in Input) validate() error {
 			errs = append(errs, fmt.Errorf("endpoint %q is incomplete: %+v", e.Name, e))
 		}
 	}
-	if in.TaskNamespace == "" || in.TaskServiceAccount == "" || in.CredentialsSecret == "" {
-		errs = append(errs, errors.New("task namespace, service account and credentials secret are required"))
+	if in.TaskNamespace == "" || in.TaskServiceAccount == "" {
+		errs = append(errs, errors.New("task namespace and service account are required"))
+	}
+	if (in.CredentialsSecret == "") == (len(in.PodLabels) == 0) {
+		// Tasks need exactly one way to reach the datastore: the workload identity label or
+		// the credentials Secret.
+		errs = append(errs, fmt.Errorf("exactly one of a credentials secret (%q) and pod labels (%v) is required", in.CredentialsSecret, in.PodLabels))
 	}
 	return errors.Join(errs...)
 }

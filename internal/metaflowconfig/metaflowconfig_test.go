@@ -19,7 +19,7 @@ func input() Input {
 			Webhook: Endpoint{Name: "events", Namespace: "jobs", Service: "argo-events-webhook-eventsource-svc", Port: 12000, LocalPort: 12000, Scheme: "http", Path: "/metaflow-event"}},
 		TaskNamespace:      "jobs",
 		TaskServiceAccount: "metaflow-task",
-		CredentialsSecret:  "metaflow-azure-credentials",
+		PodLabels:          map[string]string{"azure.workload.identity/use": "true"},
 		NodeSelector:       map[string]string{"b": "2", "a": "1"},
 		Tolerations:        []Toleration{{Key: "metaflow.org/tasks", Operator: "Equal", Value: "true", Effect: "NoSchedule"}},
 	}
@@ -52,6 +52,40 @@ func TestRender(t *testing.T) {
 	}
 }
 
+func TestRenderWorkloadIdentityHasNoSecrets(t *testing.T) {
+	t.Parallel()
+	cfg, err := Render(input())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg["METAFLOW_KUBERNETES_LABELS"]; got != "azure.workload.identity/use=true" {
+		t.Errorf("METAFLOW_KUBERNETES_LABELS = %q, want the workload identity label", got)
+	}
+	for _, k := range []string{"METAFLOW_KUBERNETES_SECRETS", "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS"} {
+		if v, ok := cfg[k]; ok {
+			t.Errorf("%s = %q with workload identity; no Secret holds an Azure credential", k, v)
+		}
+	}
+}
+
+func TestRenderClientSecretMode(t *testing.T) {
+	t.Parallel()
+	in := input()
+	in.PodLabels, in.CredentialsSecret = nil, "metaflow-azure-credentials"
+	cfg, err := Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"METAFLOW_KUBERNETES_SECRETS", "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS"} {
+		if cfg[k] != "metaflow-azure-credentials" {
+			t.Errorf("%s = %q, want the credentials Secret", k, cfg[k])
+		}
+	}
+	if v, ok := cfg["METAFLOW_KUBERNETES_LABELS"]; ok {
+		t.Errorf("METAFLOW_KUBERNETES_LABELS = %q without workload identity", v)
+	}
+}
+
 func TestRenderWithoutArgo(t *testing.T) {
 	t.Parallel()
 	in := input()
@@ -77,7 +111,8 @@ func TestRenderRejects(t *testing.T) {
 		"no prefix":          func(in *Input) { in.Prefix = "" },
 		"slash in container": func(in *Input) { in.Container = "a/b" },
 		"no port":            func(in *Input) { in.Metadata.Port = 0 },
-		"no secret":          func(in *Input) { in.CredentialsSecret = "" },
+		"no way to Azure":    func(in *Input) { in.PodLabels = nil },
+		"two ways to Azure":  func(in *Input) { in.CredentialsSecret = "metaflow-azure-credentials" },
 	} {
 		in := input()
 		mutate(&in)

@@ -68,9 +68,13 @@ type Names struct {
 	Cluster            string
 	ClusterDNSPrefix   string
 	ClusterIdentity    string
-	SystemPool         string
-	TaskPool           string
-	Application        string
+	// TaskIdentity is the user-assigned identity Metaflow tasks and Argo workflow pods federate
+	// to; UIIdentity the UI backend's.
+	TaskIdentity string
+	UIIdentity   string
+	SystemPool   string
+	TaskPool     string
+	Application  string
 }
 
 // For derives every name of a stack and checks each against its Azure rule.
@@ -111,6 +115,8 @@ func For(in Input) (Names, error) {
 		Cluster:            join(abbrCluster, base),
 		ClusterDNSPrefix:   join(abbrCluster, base),
 		ClusterIdentity:    join(abbrIdentity, base, "aks"),
+		TaskIdentity:       join(abbrIdentity, base, "tasks"),
+		UIIdentity:         join(abbrIdentity, base, "ui"),
 		SystemPool:         "system",
 		TaskPool:           "tasks",
 		Application:        fmt.Sprintf("Metaflow %s-%s workloads", in.Prefix, env),
@@ -167,6 +173,8 @@ func (n Names) validate() error {
 		{"AKS cluster", n.Cluster, clusterRule},
 		{"AKS DNS prefix", n.ClusterDNSPrefix, dnsPrefixRule},
 		{"managed identity", n.ClusterIdentity, identityRule},
+		{"task managed identity", n.TaskIdentity, identityRule},
+		{"UI managed identity", n.UIIdentity, identityRule},
 		{"system node pool", n.SystemPool, nodePoolRule},
 		{"task node pool", n.TaskPool, nodePoolRule},
 	}
@@ -177,6 +185,16 @@ func (n Names) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// FederatedCredential names the federated identity credential that trusts a Kubernetes
+// ServiceAccount: readable in the portal as the namespace and the account.
+func FederatedCredential(namespace, serviceAccount string) (string, error) {
+	name := "k8s-" + namespace + "-" + serviceAccount
+	if err := federatedCredentialRule.check(name); err != nil {
+		return "", fmt.Errorf("federated identity credential name %q: %w", name, err)
+	}
+	return name, nil
 }
 
 // RoleAssignmentName returns a deterministic GUID for a role assignment, derived from what makes

@@ -51,6 +51,11 @@ var (
 		"letters, digits and '-', starting and ending with a letter or digit"}
 	identityRule = rule{3, 128, regexp.MustCompile(`^[A-Za-z0-9][-\w]*$`),
 		"letters, digits, '_' and '-', starting with a letter or digit"}
+	// Federated identity credentials: 3–120 characters, letters, digits, '-' and '_', starting
+	// with a letter or digit (REST API spec Microsoft.ManagedIdentity 2023-01-31,
+	// federatedIdentityCredentialResourceName; azure-docs workload-identity-federation-create-trust).
+	federatedCredentialRule = rule{3, 120, regexp.MustCompile(`^[A-Za-z0-9][-\w]*$`),
+		"letters, digits, '_' and '-', starting with a letter or digit"}
 	nodePoolRule = rule{1, 12, regexp.MustCompile(`^[a-z][a-z0-9]*$`),
 		"lowercase letters and digits, starting with a letter"}
 )

@@ -13,22 +13,26 @@ import (
 // Output names: the stack's contract with people and other stacks (listed in the README).
 // Renaming one breaks consumers; add new ones instead.
 const (
-	OutputResourceGroup          = "resourceGroupName"
-	OutputLocation               = "location"
-	OutputSubscriptionID         = "subscriptionId"
-	OutputTenantID               = "tenantId"
-	OutputStorageAccount         = "storageAccountName"
-	OutputBlobEndpoint           = "blobEndpoint"
-	OutputContainer              = "containerName"
-	OutputContainerID            = "containerId"
-	OutputDatastoreRoot          = "datastoreRoot"
-	OutputPostgresHost           = "postgresHost"
-	OutputPostgresDatabase       = "postgresDatabase"
-	OutputPostgresAdminUser      = "postgresAdminUser"
-	OutputPostgresAdminPassword  = "postgresAdminPassword"
-	OutputClusterName            = "aksClusterName"
-	OutputKubeconfig             = "kubeconfig"
-	OutputOIDCIssuerURL          = "oidcIssuerUrl"
+	OutputResourceGroup         = "resourceGroupName"
+	OutputLocation              = "location"
+	OutputSubscriptionID        = "subscriptionId"
+	OutputTenantID              = "tenantId"
+	OutputStorageAccount        = "storageAccountName"
+	OutputBlobEndpoint          = "blobEndpoint"
+	OutputContainer             = "containerName"
+	OutputContainerID           = "containerId"
+	OutputDatastoreRoot         = "datastoreRoot"
+	OutputPostgresHost          = "postgresHost"
+	OutputPostgresDatabase      = "postgresDatabase"
+	OutputPostgresAdminUser     = "postgresAdminUser"
+	OutputPostgresAdminPassword = "postgresAdminPassword"
+	OutputClusterName           = "aksClusterName"
+	OutputKubeconfig            = "kubeconfig"
+	OutputOIDCIssuerURL         = "oidcIssuerUrl"
+	// OutputWorkloadIdentities describes each federated workload identity (workload identity
+	// mode, the default): client ID, principal ID and the ServiceAccounts it trusts.
+	OutputWorkloadIdentities = "workloadIdentities"
+	// The service principal outputs exist in client-secret mode (identity.clientSecret) only.
 	OutputClientID               = "servicePrincipalClientId"
 	OutputClientSecret           = "servicePrincipalClientSecret"
 	OutputClientSecretExpiry     = "servicePrincipalSecretExpiry"
@@ -50,13 +54,21 @@ var SecretOutputs = []string{
 	OutputPostgresAdminPassword, OutputKubeconfig, OutputClientSecret, OutputMetaflowConfig,
 }
 
+func workloadIdentityOutput(w *infra.WorkloadIdentity) pulumi.Map {
+	accounts := pulumi.StringArray{}
+	for _, sa := range w.ServiceAccounts {
+		accounts = append(accounts, pulumi.String(sa.Namespace+"/"+sa.Name))
+	}
+	return pulumi.Map{"clientId": w.ClientID, "principalId": w.PrincipalID, "serviceAccounts": accounts}
+}
+
 func stackOutputs(s *settings.Settings, rg *infra.ResourceGroup, store *infra.Datastore, db *infra.Database,
-	cluster *infra.Cluster, identity *infra.Identity, registry *infra.Registry, k8s *kubernetesSide, subscriptionID string) pulumi.Map {
+	cluster *infra.Cluster, identities workloadIdentities, registry *infra.Registry, k8s *kubernetesSide, subscriptionID, tenantID string) pulumi.Map {
 	out := pulumi.Map{}
 	out[OutputResourceGroup] = rg.Name
 	out[OutputLocation] = pulumi.String(s.Location)
 	out[OutputSubscriptionID] = pulumi.String(subscriptionID)
-	out[OutputTenantID] = identity.TenantID
+	out[OutputTenantID] = pulumi.String(tenantID)
 	out[OutputStorageAccount] = store.AccountName
 	out[OutputBlobEndpoint] = store.BlobEndpoint
 	out[OutputContainer] = store.ContainerName
@@ -69,9 +81,16 @@ func stackOutputs(s *settings.Settings, rg *infra.ResourceGroup, store *infra.Da
 	out[OutputClusterName] = cluster.Name
 	out[OutputKubeconfig] = cluster.UserKubeconfig
 	out[OutputOIDCIssuerURL] = cluster.OIDCIssuerURL
-	out[OutputClientID] = identity.ClientID
-	out[OutputClientSecret] = identity.ClientSecret
-	out[OutputClientSecretExpiry] = identity.SecretExpiry
+	if app := identities.application; app != nil {
+		out[OutputClientID] = app.ClientID
+		out[OutputClientSecret] = app.ClientSecret
+		out[OutputClientSecretExpiry] = app.SecretExpiry
+	} else {
+		out[OutputWorkloadIdentities] = pulumi.Map{
+			"tasks":     workloadIdentityOutput(identities.tasks),
+			"uiBackend": workloadIdentityOutput(identities.uiBackend),
+		}
+	}
 
 	in := k8s.config
 	loginServer := pulumi.String("").ToStringOutput()

@@ -10,12 +10,14 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
 	"github.com/pulumi/pulumi-azuread/sdk/v5/go/azuread"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"metaflow-azure/infra"
+	"metaflow-azure/internal/azurefacts"
 	"metaflow-azure/internal/dbpool"
 	"metaflow-azure/internal/entra"
 	"metaflow-azure/internal/metaflowconfig"
@@ -91,11 +93,18 @@ func Declare(ctx *pulumi.Context, config map[string]string) (pulumi.Map, error) 
 		}
 	}
 	applied := transitions.FromSettings(s)
-	previous, err := PreviousApplied(ctx)
+	previous, err := ReadPrevious(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := transitions.Check(previous, applied); err != nil {
+	if s.Identity.ClientSecret {
+		if w := SecretExpiryWarning(previous.SecretExpiry, time.Now().UTC()); w != "" {
+			if err := ctx.Log.Warn(ctx.Project()+":identity.clientSecret: "+w, nil); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := transitions.Check(previous.Applied, applied); err != nil {
 		return nil, fmt.Errorf("changes Azure cannot apply to the deployed stack:\n%w", prefixed(ctx.Project(), err))
 	}
 	outputs, err := declare(ctx, s)
@@ -106,9 +115,17 @@ func Declare(ctx *pulumi.Context, config map[string]string) (pulumi.Map, error) 
 	return outputs, nil
 }
 
-// PreviousApplied reads what the stack's last deployment applied, from its own outputs through
-// a stack reference to itself; nil before the first deployment.
-func PreviousApplied(ctx *pulumi.Context) (*transitions.Applied, error) {
+// Previous is what the stack's last deployment left in its outputs that the next run needs.
+type Previous struct {
+	// Applied is nil before the first deployment.
+	Applied *transitions.Applied
+	// SecretExpiry is the client secret's end date (RFC 3339); empty without one.
+	SecretExpiry string
+}
+
+// ReadPrevious reads the stack's last deployment from its own outputs, through a stack
+// reference to itself; everything is empty before the first deployment.
+func ReadPrevious(ctx *pulumi.Context) (Previous, error) {
 	org := ctx.Organization()
 	if org == "" {
 		org = "organization" // the DIY backends' fixed organization
@@ -116,17 +133,63 @@ func PreviousApplied(ctx *pulumi.Context) (*transitions.Applied, error) {
 	self := fmt.Sprintf("%s/%s/%s", org, ctx.Project(), ctx.Stack())
 	ref, err := pulumi.NewStackReference(ctx, "previous-deployment", &pulumi.StackReferenceArgs{Name: pulumi.String(self)})
 	if err != nil {
-		return nil, fmt.Errorf("reading the stack's last deployment (%s): %w", self, err)
+		return Previous{}, fmt.Errorf("reading the stack's last deployment (%s): %w", self, err)
 	}
-	details, err := ref.GetOutputDetails(OutputAppliedSettings)
+	read := func(name string) (any, error) {
+		details, err := ref.GetOutputDetails(name)
+		if err != nil {
+			return nil, fmt.Errorf("reading the stack's last deployment (%s): %w", self, err)
+		}
+		if details.Value != nil {
+			return details.Value, nil
+		}
+		return details.SecretValue, nil
+	}
+	raw, err := read(OutputAppliedSettings)
 	if err != nil {
-		return nil, fmt.Errorf("reading the stack's last deployment (%s): %w", self, err)
+		return Previous{}, err
 	}
-	raw := details.Value
-	if raw == nil {
-		raw = details.SecretValue
+	applied, err := transitions.Parse(raw)
+	if err != nil {
+		return Previous{}, err
 	}
-	return transitions.Parse(raw)
+	expiry, err := read(OutputClientSecretExpiry)
+	if err != nil {
+		return Previous{}, err
+	}
+	p := Previous{Applied: applied}
+	if e, ok := expiry.(string); ok {
+		p.SecretExpiry = e
+	}
+	return p, nil
+}
+
+// secretExpiryNotice is how long before its end date the client secret is warned about.
+const secretExpiryNotice = 30 * 24 * time.Hour
+
+// SecretExpiryWarning is the warning preview and up print when the client secret ends within
+// 30 days of now (or has ended); empty otherwise, or when the expiry is unknown.
+func SecretExpiryWarning(expiry string, now time.Time) string {
+	if expiry == "" {
+		return ""
+	}
+	end, err := time.Parse(time.RFC3339, expiry)
+	if err != nil {
+		return fmt.Sprintf("the client secret's end date %q (output %s) is not a date; check it in Microsoft Entra ID", expiry, OutputClientSecretExpiry)
+	}
+	const rotate = "rotate it (README: Rotating the client secret) or set identity.clientSecret to false for workload identity"
+	switch left := end.Sub(now); {
+	case left <= 0:
+		return fmt.Sprintf("the client secret expired on %s: tasks and the UI backend can no longer reach the datastore; %s", end.Format(time.DateOnly), rotate)
+	case left <= secretExpiryNotice:
+		days := int(left.Hours() / 24)
+		unit := "days"
+		if days == 1 {
+			unit = "day"
+		}
+		return fmt.Sprintf("the client secret expires on %s (in %d %s); %s", end.Format(time.DateOnly), days, unit, rotate)
+	}
+	return ""
 }
 
 // prefixed gives each setting error its full config key, as Load does.
@@ -253,14 +316,9 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 	if err != nil {
 		return nil, fmt.Errorf("declaring the AKS cluster: %w", err)
 	}
-	identity, err := infra.NewIdentity(ctx, "workloads", &infra.IdentityArgs{
-		SubscriptionID: azure.SubscriptionId, DisplayName: names.Application, OwnerObjectID: deployer.ObjectId,
-		SecretLifetimeDays: s.Identity.SecretLifetimeDays,
-		ContainerID:        store.ContainerID.ToStringOutput(), ClusterID: cluster.ID.ToStringOutput(),
-		AssignmentKey: names.Cluster + "/" + names.StorageAccount,
-	})
+	identities, err := declareIdentities(ctx, s, names, azure.SubscriptionId, deployer.ObjectId, rg, store, cluster, tags)
 	if err != nil {
-		return nil, fmt.Errorf("declaring the workload identity: %w", err)
+		return nil, err
 	}
 	if len(s.Access.FlowRunners) > 0 {
 		if _, err := infra.NewFlowRunnerAccess(ctx, "flow-runners", &infra.FlowRunnerAccessArgs{
@@ -283,11 +341,73 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 		}
 	}
 
-	k8s, err := declareKubernetes(ctx, s, cluster, store, db, identity)
+	k8s, err := declareKubernetes(ctx, s, cluster, store, db, identities)
 	if err != nil {
 		return nil, err
 	}
-	return stackOutputs(s, rg, store, db, cluster, identity, registry, k8s, azure.SubscriptionId), nil
+	return stackOutputs(s, rg, store, db, cluster, identities, registry, k8s, azure.SubscriptionId, azure.TenantId), nil
+}
+
+// workloadIdentities is how tasks, workflow pods and the UI backend reach Azure: two federated
+// user-assigned identities by default, or one service principal with a client secret.
+type workloadIdentities struct {
+	tasks, uiBackend *infra.WorkloadIdentity
+	// application is set in client-secret mode only.
+	application *infra.Identity
+}
+
+func (w workloadIdentities) access(identity *infra.WorkloadIdentity) services.AzureAccess {
+	if w.application != nil {
+		return services.AzureAccess{Credentials: &services.AzureCredentials{
+			ClientID: w.application.ClientID, TenantID: w.application.TenantID, ClientSecret: w.application.ClientSecret,
+		}}
+	}
+	return services.AzureAccess{WorkloadClientID: identity.ClientID}
+}
+
+// declareIdentities declares what the workloads sign in to Azure as. Each identity holds only
+// what its workload needs on the datastore container and nothing on the cluster: people reach
+// the cluster through access.flowRunners, workloads never call the AKS API.
+func declareIdentities(ctx *pulumi.Context, s *settings.Settings, names naming.Names, subscriptionID, deployerObjectID string,
+	rg *infra.ResourceGroup, store *infra.Datastore, cluster *infra.Cluster, tags map[string]string) (workloadIdentities, error) {
+	key := names.Cluster + "/" + names.StorageAccount
+	container := store.ContainerID.ToStringOutput()
+	if s.Identity.ClientSecret {
+		app, err := infra.NewIdentity(ctx, "workloads", &infra.IdentityArgs{
+			SubscriptionID: subscriptionID, DisplayName: names.Application, OwnerObjectID: deployerObjectID,
+			SecretLifetimeDays: s.Identity.SecretLifetimeDays, ContainerID: container, AssignmentKey: key,
+		})
+		if err != nil {
+			return workloadIdentities{}, fmt.Errorf("declaring the workload service principal: %w", err)
+		}
+		return workloadIdentities{application: app}, nil
+	}
+	tasks, err := infra.NewWorkloadIdentity(ctx, "task-identity", &infra.WorkloadIdentityArgs{
+		ResourceGroupName: rg.Name, Location: s.Location, Tags: tags, SubscriptionID: subscriptionID,
+		Name: names.TaskIdentity, Issuer: cluster.OIDCIssuerURL, AssignmentKey: key,
+		// Metaflow's tasks and every pod of an Argo workflow run as the task ServiceAccount.
+		ServiceAccounts: []infra.ServiceAccountRef{{Namespace: s.Metaflow.TaskNamespace, Name: services.TaskServiceAccountName}},
+		Grants: []infra.Grant{{
+			Logical: "blob-data-contributor", Role: azurefacts.RoleStorageBlobDataContributor, Scope: container,
+			Why: "Metaflow tasks and Argo workflow pods read and write the datastore container",
+		}},
+	})
+	if err != nil {
+		return workloadIdentities{}, fmt.Errorf("declaring the task identity: %w", err)
+	}
+	ui, err := infra.NewWorkloadIdentity(ctx, "ui-identity", &infra.WorkloadIdentityArgs{
+		ResourceGroupName: rg.Name, Location: s.Location, Tags: tags, SubscriptionID: subscriptionID,
+		Name: names.UIIdentity, Issuer: cluster.OIDCIssuerURL, AssignmentKey: key,
+		ServiceAccounts: []infra.ServiceAccountRef{{Namespace: s.Metaflow.Namespace, Name: services.UIBackendAccountName}},
+		Grants: []infra.Grant{{
+			Logical: "blob-data-reader", Role: azurefacts.RoleStorageBlobDataReader, Scope: container,
+			Why: "The Metaflow UI backend reads artifacts, logs and cards from the datastore container",
+		}},
+	})
+	if err != nil {
+		return workloadIdentities{}, fmt.Errorf("declaring the UI backend identity: %w", err)
+	}
+	return workloadIdentities{tasks: tasks, uiBackend: ui}, nil
 }
 
 // deployerPrincipalType tells from the deployer's own Azure token whether it is a user or a
@@ -324,13 +444,12 @@ type kubernetesSide struct {
 	config metaflowconfig.Input
 }
 
-func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, cluster *infra.Cluster, store *infra.Datastore, db *infra.Database, identity *infra.Identity) (*kubernetesSide, error) {
+func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, cluster *infra.Cluster, store *infra.Datastore, db *infra.Database, identities workloadIdentities) (*kubernetesSide, error) {
 	provider, err := services.NewProvider(ctx, "aks", cluster.Kubeconfig, pulumi.Parent(cluster), pulumi.DependsOn(cluster.KubernetesAccess))
 	if err != nil {
 		return nil, fmt.Errorf("declaring the Kubernetes provider: %w", err)
 	}
 	onCluster := pulumi.Provider(provider)
-	creds := services.AzureCredentials{ClientID: identity.ClientID, TenantID: identity.TenantID, ClientSecret: identity.ClientSecret}
 	datastoreRoot := pulumi.Sprintf("%s/%s", store.ContainerName, DatastorePrefix)
 
 	var runners []services.Subject
@@ -343,7 +462,7 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, cluster *infra
 		runners = append(runners, services.Subject{Kind: r.Type, Name: name})
 	}
 	tasks, err := services.NewTasks(ctx, "tasks", &services.TasksArgs{
-		Namespace: s.Metaflow.TaskNamespace, Credentials: creds, FlowRunners: runners,
+		Namespace: s.Metaflow.TaskNamespace, Azure: identities.access(identities.tasks), FlowRunners: runners,
 	}, onCluster)
 	if err != nil {
 		return nil, fmt.Errorf("declaring the task namespace: %w", err)
@@ -351,6 +470,7 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, cluster *infra
 	side := &kubernetesSide{config: metaflowconfig.Input{
 		Container: "", Prefix: DatastorePrefix, TaskImage: s.Metaflow.TaskImage,
 		TaskNamespace: tasks.Namespace, TaskServiceAccount: tasks.ServiceAccount, CredentialsSecret: tasks.CredentialsSecret,
+		PodLabels:    tasks.PodLabels,
 		NodeSelector: taskPoolLabels,
 		Tolerations: []metaflowconfig.Toleration{{
 			Key: taskPoolTaint.key, Operator: "Equal", Value: taskPoolTaint.value, Effect: taskPoolTaint.effect,
@@ -386,8 +506,8 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, cluster *infra
 		Database: services.Database{
 			Host: db.Host, Port: db.Port, Name: db.DatabaseName, User: db.AdminLogin, Password: db.AdminPassword, Ready: db.Ready,
 		},
-		Credentials: creds, CredentialsSecret: services.CredentialsSecretName,
-		BlobEndpoint: store.BlobEndpoint, DatastoreRoot: datastoreRoot,
+		UIBackendAzure: identities.access(identities.uiBackend),
+		BlobEndpoint:   store.BlobEndpoint, DatastoreRoot: datastoreRoot,
 	}, onCluster)
 	if err != nil {
 		return nil, fmt.Errorf("declaring the Metaflow services: %w", err)

@@ -3,6 +3,7 @@ package program
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"metaflow-azure/internal/fakeazure"
 )
@@ -27,5 +28,26 @@ func TestTags(t *testing.T) {
 	tags := Tags(map[string]string{"team": "ml"}, "dev")
 	if tags["team"] != "ml" || tags["environment"] != "dev" || tags["managed-by"] == "" || len(tags) != 3 {
 		t.Errorf("tags %v", tags)
+	}
+}
+
+func TestSecretExpiryWarning(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		expiry string
+		want   string // substring; "" means no warning
+	}{
+		{"", ""},
+		{now.Add(31 * 24 * time.Hour).Format(time.RFC3339), ""},
+		{now.Add(30 * 24 * time.Hour).Format(time.RFC3339), "expires on 2026-12-25 (in 30 days)"},
+		{now.Add(36 * time.Hour).Format(time.RFC3339), "(in 1 day)"},
+		{now.Add(-time.Hour).Format(time.RFC3339), "expired on 2026-11-25"},
+		{"not a date", "is not a date"},
+	} {
+		got := SecretExpiryWarning(c.expiry, now)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("SecretExpiryWarning(%q) = %q, want %q", c.expiry, got, c.want)
+		}
 	}
 }

@@ -120,10 +120,15 @@ type Storage struct {
 	SoftDeleteDays int `json:"softDeleteDays"`
 }
 
-// Identity configures the service principal Metaflow's pods use.
+// Identity configures how Metaflow's pods sign in to Azure.
 type Identity struct {
-	// SecretLifetimeDays is how long the service principal's password is valid, 1–730.
-	// Default: 180.
+	// ClientSecret false (the default): tasks, workflow pods and the UI backend sign in as
+	// user-assigned managed identities through federated credentials (workload identity), and
+	// no Azure secret exists. True: the old mode, an Entra application whose client secret is
+	// stored in Kubernetes Secrets.
+	ClientSecret bool `json:"clientSecret"`
+	// SecretLifetimeDays is how long the service principal's password is valid, 1–730 (client
+	// secret mode only).
 	SecretLifetimeDays int `json:"secretLifetimeDays"`
 }
 

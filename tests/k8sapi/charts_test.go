@@ -203,28 +203,21 @@ func checkWorkflowsChart(t *testing.T, sc *stackCharts, authMode string) {
 	if repo, ok := config["artifactRepository"]; ok {
 		t.Errorf("the controller config must not hold an artifact repository: %v", repo)
 	}
-	// The executor's wait container uploads artifacts as the service principal.
-	env, _, _ := unstructured.NestedSlice(config, "executor", "env")
-	got := map[string]string{}
-	for _, v := range env {
-		m, _ := v.(map[string]any)
-		name, _ := m["name"].(string)
-		secret, _, _ := unstructured.NestedString(m, "valueFrom", "secretKeyRef", "name")
-		key, _, _ := unstructured.NestedString(m, "valueFrom", "secretKeyRef", "key")
-		got[name] = secret + "/" + key
-		s := find(sc.plan.manifests, "Secret", tasks, secret)
-		if s == nil {
-			t.Errorf("executor env %s reads Secret %s, which the stack does not declare in %s", name, secret, tasks)
-			continue
-		}
-		if _, ok, _ := unstructured.NestedString(s.Object, "stringData", key); !ok {
-			t.Errorf("executor env %s reads key %s of Secret %s/%s, which has no such key", name, key, tasks, secret)
+	// With workload identity every workflow pod carries the profile's task pod labels (the
+	// webhook injects the task identity into pods with the label), and the executor gets no
+	// credentials: it signs in with what the webhook injects.
+	labels, _, _ := unstructured.NestedStringMap(config, "workflowDefaults", "spec", "podMetadata", "labels")
+	want := map[string]string{}
+	for _, kv := range strings.Split(sc.plan.config.values["METAFLOW_KUBERNETES_LABELS"], ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			want[k] = v
 		}
 	}
-	for _, key := range services.AzureCredentialKeys {
-		if _, ok := got[key]; !ok {
-			t.Errorf("the executor must get %s to reach Blob Storage; it gets %v", key, got)
-		}
+	if len(want) == 0 || !maps.Equal(labels, want) {
+		t.Errorf("workflow pods must carry the task pod labels %v; workflowDefaults.spec.podMetadata.labels is %v", want, labels)
+	}
+	if env, ok, _ := unstructured.NestedSlice(config, "executor", "env"); ok {
+		t.Errorf("the executor must get no Azure credentials with workload identity; its env is %v", env)
 	}
 }
 

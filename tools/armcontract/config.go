@@ -60,6 +60,7 @@ var entries = []entry{
 	{"azure-native:network:VirtualNetworkLink", privateDNS, "v1.2.0", "VirtualNetworkLinksClient", createOrUpd},
 	{"azure-native:authorization:RoleAssignment", authz, "v2.2.0", "RoleAssignmentsClient", create},
 	{"azure-native:managedidentity:UserAssignedIdentity", msi, "v1.2.0", "UserAssignedIdentitiesClient", createOrUpd},
+	{"azure-native:managedidentity:FederatedIdentityCredential", msi, "v1.2.0", "FederatedIdentityCredentialsClient", createOrUpd},
 	// The default azure-native:resources:ResourceGroup is sent with 2022-09-01, which no served
 	// armresources version carries (v1.2.0 sends 2021-04-01, v2.0.0 sends 2024-11-01); the nearest
 	// API version that is both an SDK module and an azure-native versioned package is 2024-11-01.
