@@ -4,6 +4,7 @@
 #
 #   kube-apiserver, kube-controller-manager, kube-scheduler  from tools/k8s      (k8s.io/kubernetes)
 #   kwok                                                      from tools/k8s/kwok (sigs.k8s.io/kwok)
+#   azure-wi-webhook (Azure Workload Identity webhook)        from tools/k8s/workload-identity
 #   etcd                                                      Debian etcd-server (apt), installed if missing
 #   Argo Workflows / Argo Events CRDs                         Go module proxy (go mod download)
 #
@@ -65,29 +66,36 @@ module_dir() {
 }
 
 main() {
-  local kdir="$ROOT/tools/k8s" wdir="$ROOT/tools/k8s/kwok"
-  local kver wver minor
+  local kdir="$ROOT/tools/k8s" wdir="$ROOT/tools/k8s/kwok" azwidir="$ROOT/tools/k8s/workload-identity"
+  local kver wver azwiver minor
   kver=$(version_of "$kdir" k8s.io/kubernetes)
   wver=$(version_of "$wdir" sigs.k8s.io/kwok)
+  azwiver=$(version_of "$azwidir" github.com/Azure/azure-workload-identity)
   minor=$(echo "$kver" | cut -d. -f2)
   # Without these the binaries report v0.0.0-master from /version, and clients that gate
   # behaviour on the server version (pulumi-kubernetes among them) misjudge it.
   local kflags="-X k8s.io/component-base/version.gitVersion=$kver -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
   local wflags="-X sigs.k8s.io/kwok/pkg/consts.Version=$wver -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$kver"
 
-  local etcd apiserver cm sched kwok
+  local etcd apiserver cm sched kwok azwi azwimod
   mkdir -p "$CACHE"
   etcd=$(ensure_etcd)
   apiserver=$(build_tool kube-apiserver "$kver" "$kdir" k8s.io/kubernetes/cmd/kube-apiserver "$kflags")
   cm=$(build_tool kube-controller-manager "$kver" "$kdir" k8s.io/kubernetes/cmd/kube-controller-manager "$kflags")
   sched=$(build_tool kube-scheduler "$kver" "$kdir" k8s.io/kubernetes/cmd/kube-scheduler "$kflags")
   kwok=$(build_tool kwok "$wver" "$wdir" sigs.k8s.io/kwok/cmd/kwok "$wflags")
+  # ~1.5 min cold on 2 cores. The module's own deploy manifest supplies the webhook
+  # configuration the test registers (its objectSelector, rules and failure policy).
+  azwi=$(build_tool azure-wi-webhook "$azwiver" "$azwidir" github.com/Azure/azure-workload-identity/cmd/webhook "")
+  azwimod=$(cd "$azwidir" && "$GO" list -m -f '{{.Dir}}' github.com/Azure/azure-workload-identity)
 
   echo "ETCD=$etcd"
   echo "KUBE_APISERVER=$apiserver"
   echo "KUBE_CONTROLLER_MANAGER=$cm"
   echo "KUBE_SCHEDULER=$sched"
   echo "KWOK=$kwok"
+  echo "AZURE_WI_WEBHOOK=$azwi"
+  echo "AZURE_WI_MANIFEST=$azwimod/deploy/azure-wi-webhook.yaml"
   # The Argo versions match the apps of the charts the stack pins (Argo Workflows chart 0.47.x ->
   # v3.7.x, Argo Events chart 2.4.x -> v1.9.x); the CRD schemas are what the test validates against.
   echo "ARGO_WORKFLOWS_CRDS=$(module_dir "github.com/argoproj/argo-workflows/v3@${ARGO_WORKFLOWS_VERSION:-v3.7.3}")/manifests/base/crds/full"

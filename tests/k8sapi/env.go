@@ -85,6 +85,11 @@ func setUp(ctx context.Context) (*env, error) {
 		return e, err
 	}
 	e.record("start: control plane + simulated node", time.Since(start))
+	start = time.Now()
+	if err := startWorkloadIdentityWebhook(ctx, e.cluster, e.tools); err != nil {
+		return e, fmt.Errorf("start the Azure Workload Identity webhook: %w", err)
+	}
+	e.record("start: Azure Workload Identity webhook, registered", time.Since(start))
 
 	if e.applier, err = newApplier(e.cluster); err != nil {
 		return e, err

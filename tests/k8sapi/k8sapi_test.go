@@ -132,6 +132,7 @@ func stackObjectsBecomeReady(t *testing.T, e *env, stack string) {
 	start = time.Now()
 	checkPermissions(t, e, sc)
 	checkAppliedArtifactRepository(t, e, sc)
+	checkWorkloadIdentity(t, e, sc)
 	e.record("assert: "+stack+" permissions (SubjectAccessReviews)", time.Since(start))
 
 	start = time.Now()

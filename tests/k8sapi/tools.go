@@ -20,8 +20,12 @@ type tools struct {
 	KubeControllerManager string
 	KubeScheduler         string
 	Kwok                  string
-	ArgoWorkflowsCRDs     string
-	ArgoEventsCRDs        string
+	// WorkloadIdentityWebhook is the Azure Workload Identity mutating webhook, and
+	// WorkloadIdentityManifest the upstream deploy manifest of the same version.
+	WorkloadIdentityWebhook  string
+	WorkloadIdentityManifest string
+	ArgoWorkflowsCRDs        string
+	ArgoEventsCRDs           string
 }
 
 // repoRoot is the main module's directory; `go test` runs in the package directory.
@@ -55,17 +59,20 @@ func findTools(ctx context.Context, root string, logf func(string, ...any)) (*to
 		}
 	}
 	t := &tools{
-		Etcd:                  paths["ETCD"],
-		KubeAPIServer:         paths["KUBE_APISERVER"],
-		KubeControllerManager: paths["KUBE_CONTROLLER_MANAGER"],
-		KubeScheduler:         paths["KUBE_SCHEDULER"],
-		Kwok:                  paths["KWOK"],
-		ArgoWorkflowsCRDs:     paths["ARGO_WORKFLOWS_CRDS"],
-		ArgoEventsCRDs:        paths["ARGO_EVENTS_CRDS"],
+		Etcd:                     paths["ETCD"],
+		KubeAPIServer:            paths["KUBE_APISERVER"],
+		KubeControllerManager:    paths["KUBE_CONTROLLER_MANAGER"],
+		KubeScheduler:            paths["KUBE_SCHEDULER"],
+		Kwok:                     paths["KWOK"],
+		WorkloadIdentityWebhook:  paths["AZURE_WI_WEBHOOK"],
+		WorkloadIdentityManifest: paths["AZURE_WI_MANIFEST"],
+		ArgoWorkflowsCRDs:        paths["ARGO_WORKFLOWS_CRDS"],
+		ArgoEventsCRDs:           paths["ARGO_EVENTS_CRDS"],
 	}
 	for k, v := range map[string]string{
 		"ETCD": t.Etcd, "KUBE_APISERVER": t.KubeAPIServer, "KUBE_CONTROLLER_MANAGER": t.KubeControllerManager,
 		"KUBE_SCHEDULER": t.KubeScheduler, "KWOK": t.Kwok,
+		"AZURE_WI_WEBHOOK": t.WorkloadIdentityWebhook, "AZURE_WI_MANIFEST": t.WorkloadIdentityManifest,
 		"ARGO_WORKFLOWS_CRDS": t.ArgoWorkflowsCRDs, "ARGO_EVENTS_CRDS": t.ArgoEventsCRDs,
 	} {
 		if v == "" {
