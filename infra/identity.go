@@ -22,6 +22,8 @@ type IdentityArgs struct {
 	OwnerObjectID string
 	// SecretLifetimeDays is the password's validity.
 	SecretLifetimeDays int
+	// Rotation, when it changes, replaces the password; empty declares none.
+	Rotation string
 	// ContainerID scopes Storage Blob Data Contributor to the datastore container only.
 	ContainerID pulumi.StringInput
 	// AssignmentKey makes the role assignment names unique per stack.
@@ -38,6 +40,8 @@ type Identity struct {
 	TenantID     pulumi.StringOutput
 	ClientSecret pulumi.StringOutput // secret
 	SecretExpiry pulumi.StringOutput
+	// SecretKeyID identifies the current password; it changes when the password is rotated.
+	SecretKeyID pulumi.StringOutput
 }
 
 // NewIdentity declares the application, service principal, password and role assignments.
@@ -78,11 +82,15 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 	}
 	// A relative end date is fixed when the password is created, so every run declares the
 	// same value; changing the lifetime issues a new password.
-	password, err := azuread.NewApplicationPassword(ctx, name+"-password", &azuread.ApplicationPasswordArgs{
+	passwordArgs := &azuread.ApplicationPasswordArgs{
 		ApplicationId:   app.ID().ToStringOutput(),
 		DisplayName:     pulumi.String("metaflow-azure (pulumi)"),
 		EndDateRelative: pulumi.String(fmt.Sprintf("%dh", args.SecretLifetimeDays*24)),
-	}, parent, pulumi.AdditionalSecretOutputs([]string{"value"}))
+	}
+	if args.Rotation != "" {
+		passwordArgs.RotateWhenChanged = pulumi.StringMap{"identity.secretRotation": pulumi.String(args.Rotation)}
+	}
+	password, err := azuread.NewApplicationPassword(ctx, name+"-password", passwordArgs, parent, pulumi.AdditionalSecretOutputs([]string{"value"}))
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +118,7 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 	c.TenantID = sp.ApplicationTenantId
 	c.ClientSecret = pulumi.ToSecret(password.Value).(pulumi.StringOutput)
 	c.SecretExpiry = password.EndDate
+	c.SecretKeyID = password.KeyId
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"clientId":     c.ClientID,
 		"objectId":     c.ObjectID,

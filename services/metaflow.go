@@ -242,7 +242,7 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		command: stopOnTerm("KILL", images.MetadataPython, "-m", images.UIBackendModule),
 		port:    UIBackendPort, probePath: uiBackendPathPrefix + images.PingPath, livenessDelay: 60,
 		replicas: args.Replicas, serviceAccount: UIBackendAccountName,
-		podLabels: args.UIBackendAzure.PodLabels(),
+		podLabels: args.UIBackendAzure.PodLabels(), podAnnotations: args.UIBackendAzure.podAnnotations(),
 		env:       backendEnv,
 		envFrom:   backendEnvFrom,
 		after:     append(backendAfter, migrations),

@@ -23,6 +23,8 @@ type AzureCredentials struct {
 	ClientID     pulumi.StringInput
 	TenantID     pulumi.StringInput
 	ClientSecret pulumi.StringInput
+	// KeyID identifies the secret; it changes when the secret is rotated.
+	KeyID pulumi.StringInput
 }
 
 // AzureAccess is how a workload signs in to Azure: by default as a user-assigned identity its
@@ -52,6 +54,19 @@ func (a AzureAccess) serviceAccountAnnotations() pulumi.StringMap {
 		return nil
 	}
 	return pulumi.StringMap{azurefacts.WorkloadIdentityClientIDAnnotation: a.WorkloadClientID}
+}
+
+// credentialsKeyAnnotation on a pod template names the client secret the pods started with, so a
+// rotation rolls them: env from a Secret is read only when a container starts.
+const credentialsKeyAnnotation = "metaflow-azure/client-secret-key-id"
+
+// podAnnotations roll a workload's pods when its client secret is rotated; none with workload
+// identity.
+func (a AzureAccess) podAnnotations() pulumi.StringMap {
+	if a.Federated() {
+		return nil
+	}
+	return pulumi.StringMap{credentialsKeyAnnotation: a.Credentials.KeyID}
 }
 
 // PodLabels are the labels a pod that reaches Azure carries: the webhook injects the identity

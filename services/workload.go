@@ -42,6 +42,8 @@ type webWorkload struct {
 	// podLabels are added to the pod template's labels (not the selector), e.g. the workload
 	// identity label.
 	podLabels map[string]string
+	// podAnnotations are the pod template's annotations.
+	podAnnotations pulumi.StringMap
 	// capabilities are added back after dropping ALL: only what the image's process needs.
 	capabilities []string
 	// after are what the Deployment (only) must wait for, e.g. the migrations.
@@ -120,7 +122,10 @@ func newWebWorkload(ctx *pulumi.Context, w webWorkload, opts ...pulumi.ResourceO
 				},
 			},
 			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(withLabels(labels(w.name, w.component), w.podLabels))},
+				Metadata: &metav1.ObjectMetaArgs{
+					Labels:      pulumi.ToStringMap(withLabels(labels(w.name, w.component), w.podLabels)),
+					Annotations: w.podAnnotations,
+				},
 				Spec: &corev1.PodSpecArgs{
 					SecurityContext:              podSecurity(),
 					ServiceAccountName:           pulumi.String(w.serviceAccount),

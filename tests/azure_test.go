@@ -11,6 +11,7 @@ import (
 	"metaflow-azure/internal/azurefacts"
 	"metaflow-azure/internal/fakeazure"
 	"metaflow-azure/internal/program"
+	"metaflow-azure/services"
 	"metaflow-azure/internal/settings"
 )
 
@@ -312,6 +313,27 @@ func TestClientSecretModeIsTheOldServicePrincipalWithoutClusterRights(t *testing
 	}
 	if _, ok := s.outputs[program.OutputWorkloadIdentities]; ok {
 		t.Errorf("client-secret mode exports %s", program.OutputWorkloadIdentities)
+	}
+	if _, ok := prop(pw.Inputs, "rotateWhenChanged"); ok {
+		t.Error("without identity.secretRotation the password must declare no rotation trigger (adding one replaces it)")
+	}
+}
+
+// TestSecretRotationReplacesThePasswordAndRollsTheUIBackend: identity.secretRotation is the
+// password's rotation trigger, and the UI backend's pods name the password they started with, so
+// a new one rolls them (env from a Secret is read only at container start).
+func TestSecretRotationReplacesThePasswordAndRollsTheUIBackend(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev", "identity.clientSecret=true", "identity.secretRotation=2026-11")
+	pw := s.one(tPassword, "workloads-password")
+	trigger, _ := prop(pw.Inputs, "rotateWhenChanged")
+	if !trigger.IsObject() || len(trigger.ObjectValue()) != 1 || fmt.Sprint(trigger.ObjectValue()["identity.secretRotation"].V) != "2026-11" {
+		t.Errorf("password rotateWhenChanged %v, want identity.secretRotation=2026-11", trigger)
+	}
+	backend := s.k8s("Deployment", "metaflow", services.UIBackendName)
+	annotations, _ := prop(backend.Inputs, "spec.template.metadata.annotations")
+	if got := annotations.ObjectValue()["metaflow-azure/client-secret-key-id"]; !got.IsString() || got.StringValue() != str(pw.Outputs, "keyId") {
+		t.Errorf("UI backend pod annotation %v, want the password's key id %q", got, str(pw.Outputs, "keyId"))
 	}
 }
 

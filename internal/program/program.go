@@ -360,6 +360,7 @@ func (w workloadIdentities) access(identity *infra.WorkloadIdentity) services.Az
 	if w.application != nil {
 		return services.AzureAccess{Credentials: &services.AzureCredentials{
 			ClientID: w.application.ClientID, TenantID: w.application.TenantID, ClientSecret: w.application.ClientSecret,
+			KeyID: w.application.SecretKeyID,
 		}}
 	}
 	return services.AzureAccess{WorkloadClientID: identity.ClientID}
@@ -375,7 +376,8 @@ func declareIdentities(ctx *pulumi.Context, s *settings.Settings, names naming.N
 	if s.Identity.ClientSecret {
 		app, err := infra.NewIdentity(ctx, "workloads", &infra.IdentityArgs{
 			SubscriptionID: subscriptionID, DisplayName: names.Application, OwnerObjectID: deployerObjectID,
-			SecretLifetimeDays: s.Identity.SecretLifetimeDays, ContainerID: container, AssignmentKey: key,
+			SecretLifetimeDays: s.Identity.SecretLifetimeDays, Rotation: s.Identity.SecretRotation,
+			ContainerID: container, AssignmentKey: key,
 		})
 		if err != nil {
 			return workloadIdentities{}, fmt.Errorf("declaring the workload service principal: %w", err)

@@ -130,6 +130,9 @@ type Identity struct {
 	// SecretLifetimeDays is how long the service principal's password is valid, 1–730 (client
 	// secret mode only).
 	SecretLifetimeDays int `json:"secretLifetimeDays"`
+	// SecretRotation is any text; changing it issues a new client secret (client secret mode
+	// only), e.g. the month of the rotation.
+	SecretRotation string `json:"secretRotation"`
 }
 
 // Access lists the people who run flows.

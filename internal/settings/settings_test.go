@@ -148,6 +148,7 @@ func TestLoadRejects(t *testing.T) {
 		{"soft delete 0", with(map[string]string{"metaflow-azure:storage": `{"softDeleteDays":0}`}), "storage.softDeleteDays", "between 1 and 365"},
 		{"soft delete 366", with(map[string]string{"metaflow-azure:storage": `{"softDeleteDays":366}`}), "storage.softDeleteDays", "between 1 and 365"},
 		{"secret lifetime", with(map[string]string{"metaflow-azure:identity": `{"secretLifetimeDays":0}`}), "identity.secretLifetimeDays", "between 1 and 730"},
+		{"rotation without a secret", with(map[string]string{"metaflow-azure:identity": `{"secretRotation":"2026-11"}`}), "identity.secretRotation", "only with identity.clientSecret: true"},
 		{"runner not a guid", with(map[string]string{"metaflow-azure:aks": `{"azureRbac":true}`, "metaflow-azure:access": `{"flowRunners":[{"objectId":"alice","type":"User"}]}`}), "access.flowRunners[0].objectId", "GUID"},
 		{"runner type", with(map[string]string{"metaflow-azure:aks": `{"azureRbac":true}`, "metaflow-azure:access": `{"flowRunners":[{"objectId":"11111111-2222-3333-4444-555555555555","type":"ServicePrincipal"}]}`}), "access.flowRunners[0].type", "User, Group"},
 		{"runners without azure rbac", with(map[string]string{"metaflow-azure:access": `{"flowRunners":[{"objectId":"11111111-2222-3333-4444-555555555555","type":"User"}]}`}), "access.flowRunners", "aks.azureRbac"},

@@ -100,6 +100,9 @@ func (s *Settings) validate(today time.Time) ([]error, []string) {
 	if d := s.Identity.SecretLifetimeDays; d < 1 || d > maxSecretDays {
 		p.add("identity.secretLifetimeDays", "%d must be between 1 and %d days", d, maxSecretDays)
 	}
+	if s.Identity.SecretRotation != "" && !s.Identity.ClientSecret {
+		p.add("identity.secretRotation", "rotates the client secret, which exists only with identity.clientSecret: true (the default, workload identity, has none)")
+	}
 	p.access(s)
 	p.services(s)
 	p.connections(s)
