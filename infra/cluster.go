@@ -7,7 +7,6 @@ import (
 
 	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
 	containerservice "github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2/v20241001"
-	"github.com/pulumi/pulumi-azure-native-sdk/managedidentity/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"metaflow-azure/internal/azurefacts"
@@ -120,12 +119,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 
 	// A user-assigned identity exists before the cluster, so its right to join the subnet can
 	// be granted first; a system-assigned one would only exist after the create that needs it.
-	identity, err := managedidentity.NewUserAssignedIdentity(ctx, name+"-identity", &managedidentity.UserAssignedIdentityArgs{
-		ResourceName:      pulumi.String(args.IdentityName),
-		ResourceGroupName: args.ResourceGroupName,
-		Location:          pulumi.String(args.Location),
-		Tags:              pulumi.ToStringMap(args.Tags),
-	}, parent)
+	identity, err := newUserAssignedIdentity(ctx, name+"-identity", args.IdentityName, args.ResourceGroupName, args.Location, args.Tags, parent)
 	if err != nil {
 		return nil, err
 	}

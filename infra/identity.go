@@ -3,7 +3,6 @@ package infra
 import (
 	"fmt"
 
-	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
 	"github.com/pulumi/pulumi-azuread/sdk/v5/go/azuread"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -95,22 +94,13 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 		return nil, err
 	}
 
-	for _, g := range []struct {
-		logical, role, why string
-		scope              pulumi.StringInput
-	}{
-		{"blob-data-contributor", azurefacts.RoleStorageBlobDataContributor, "Metaflow tasks and the UI backend read and write artifacts in the datastore container", args.ContainerID},
-	} {
-		if _, err := authorization.NewRoleAssignment(ctx, name+"-"+g.logical, &authorization.RoleAssignmentArgs{
-			RoleAssignmentName: pulumi.String(naming.RoleAssignmentName(g.logical, args.AssignmentKey)),
-			PrincipalId:        sp.ObjectId,
-			PrincipalType:      pulumi.String(PrincipalTypeServicePrincipal),
-			RoleDefinitionId:   pulumi.String(RoleDefinitionID(args.SubscriptionID, g.role)),
-			Scope:              g.scope,
-			Description:        pulumi.String(g.why),
-		}, parent); err != nil {
-			return nil, err
-		}
+	grant := Grant{
+		Logical: "blob-data-contributor", Role: azurefacts.RoleStorageBlobDataContributor, Scope: args.ContainerID,
+		Why: "Metaflow tasks and the UI backend read and write artifacts in the datastore container",
+	}
+	if err := grantServicePrincipal(ctx, name, sp.ObjectId, args.SubscriptionID,
+		naming.RoleAssignmentName(grant.Logical, args.AssignmentKey), grant, parent); err != nil {
+		return nil, err
 	}
 
 	c.ClientID = app.ClientId

@@ -63,6 +63,30 @@ type WorkloadIdentity struct {
 	ServiceAccounts []ServiceAccountRef
 }
 
+// grantServicePrincipal assigns a built-in role to a service principal (an application's or a
+// managed identity's) with principalType set.
+func grantServicePrincipal(ctx *pulumi.Context, name string, principalID pulumi.StringInput, subscriptionID, assignmentName string, g Grant, opts ...pulumi.ResourceOption) error {
+	_, err := authorization.NewRoleAssignment(ctx, name+"-"+g.Logical, &authorization.RoleAssignmentArgs{
+		RoleAssignmentName: pulumi.String(assignmentName),
+		PrincipalId:        principalID,
+		PrincipalType:      pulumi.String(PrincipalTypeServicePrincipal),
+		RoleDefinitionId:   pulumi.String(RoleDefinitionID(subscriptionID, g.Role)),
+		Scope:              g.Scope,
+		Description:        pulumi.String(g.Why),
+	}, opts...)
+	return err
+}
+
+// newUserAssignedIdentity declares a user-assigned managed identity.
+func newUserAssignedIdentity(ctx *pulumi.Context, name, resourceName string, resourceGroup pulumi.StringInput, location string, tags map[string]string, opts ...pulumi.ResourceOption) (*managedidentity.UserAssignedIdentity, error) {
+	return managedidentity.NewUserAssignedIdentity(ctx, name, &managedidentity.UserAssignedIdentityArgs{
+		ResourceName:      pulumi.String(resourceName),
+		ResourceGroupName: resourceGroup,
+		Location:          pulumi.String(location),
+		Tags:              pulumi.ToStringMap(tags),
+	}, opts...)
+}
+
 // NewWorkloadIdentity declares the identity, its role assignments and one federated identity
 // credential per ServiceAccount.
 func NewWorkloadIdentity(ctx *pulumi.Context, name string, args *WorkloadIdentityArgs, opts ...pulumi.ResourceOption) (*WorkloadIdentity, error) {
@@ -83,24 +107,13 @@ func NewWorkloadIdentity(ctx *pulumi.Context, name string, args *WorkloadIdentit
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
-	identity, err := managedidentity.NewUserAssignedIdentity(ctx, name+"-identity", &managedidentity.UserAssignedIdentityArgs{
-		ResourceName:      pulumi.String(args.Name),
-		ResourceGroupName: args.ResourceGroupName,
-		Location:          pulumi.String(args.Location),
-		Tags:              pulumi.ToStringMap(args.Tags),
-	}, parent)
+	identity, err := newUserAssignedIdentity(ctx, name+"-identity", args.Name, args.ResourceGroupName, args.Location, args.Tags, parent)
 	if err != nil {
 		return nil, err
 	}
 	for _, g := range args.Grants {
-		if _, err := authorization.NewRoleAssignment(ctx, name+"-"+g.Logical, &authorization.RoleAssignmentArgs{
-			RoleAssignmentName: pulumi.String(naming.RoleAssignmentName(g.Logical, args.Name, args.AssignmentKey)),
-			PrincipalId:        identity.PrincipalId,
-			PrincipalType:      pulumi.String(PrincipalTypeServicePrincipal),
-			RoleDefinitionId:   pulumi.String(RoleDefinitionID(args.SubscriptionID, g.Role)),
-			Scope:              g.Scope,
-			Description:        pulumi.String(g.Why),
-		}, parent); err != nil {
+		if err := grantServicePrincipal(ctx, name, identity.PrincipalId, args.SubscriptionID,
+			naming.RoleAssignmentName(g.Logical, args.Name, args.AssignmentKey), g, parent); err != nil {
 			return nil, err
 		}
 	}

@@ -384,30 +384,32 @@ func declareIdentities(ctx *pulumi.Context, s *settings.Settings, names naming.N
 		}
 		return workloadIdentities{application: app}, nil
 	}
-	tasks, err := infra.NewWorkloadIdentity(ctx, "task-identity", &infra.WorkloadIdentityArgs{
-		ResourceGroupName: rg.Name, Location: s.Location, Tags: tags, SubscriptionID: subscriptionID,
-		Name: names.TaskIdentity, Issuer: cluster.OIDCIssuerURL, AssignmentKey: key,
-		// Metaflow's tasks and every pod of an Argo workflow run as the task ServiceAccount.
-		ServiceAccounts: []infra.ServiceAccountRef{{Namespace: s.Metaflow.TaskNamespace, Name: services.TaskServiceAccountName}},
-		Grants: []infra.Grant{{
-			Logical: "blob-data-contributor", Role: azurefacts.RoleStorageBlobDataContributor, Scope: container,
-			Why: "Metaflow tasks and Argo workflow pods read and write the datastore container",
-		}},
-	})
-	if err != nil {
-		return workloadIdentities{}, fmt.Errorf("declaring the task identity: %w", err)
+	declareOne := func(logical, name, what string, account infra.ServiceAccountRef, grant infra.Grant) (*infra.WorkloadIdentity, error) {
+		grant.Scope = container
+		w, err := infra.NewWorkloadIdentity(ctx, logical, &infra.WorkloadIdentityArgs{
+			ResourceGroupName: rg.Name, Location: s.Location, Tags: tags, SubscriptionID: subscriptionID,
+			Name: name, Issuer: cluster.OIDCIssuerURL, AssignmentKey: key,
+			ServiceAccounts: []infra.ServiceAccountRef{account}, Grants: []infra.Grant{grant},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("declaring the %s identity: %w", what, err)
+		}
+		return w, nil
 	}
-	ui, err := infra.NewWorkloadIdentity(ctx, "ui-identity", &infra.WorkloadIdentityArgs{
-		ResourceGroupName: rg.Name, Location: s.Location, Tags: tags, SubscriptionID: subscriptionID,
-		Name: names.UIIdentity, Issuer: cluster.OIDCIssuerURL, AssignmentKey: key,
-		ServiceAccounts: []infra.ServiceAccountRef{{Namespace: s.Metaflow.Namespace, Name: services.UIBackendAccountName}},
-		Grants: []infra.Grant{{
-			Logical: "blob-data-reader", Role: azurefacts.RoleStorageBlobDataReader, Scope: container,
-			Why: "The Metaflow UI backend reads artifacts, logs and cards from the datastore container",
-		}},
-	})
+	// Metaflow's tasks and every pod of an Argo workflow run as the task ServiceAccount.
+	tasks, err := declareOne("task-identity", names.TaskIdentity, "task",
+		infra.ServiceAccountRef{Namespace: s.Metaflow.TaskNamespace, Name: services.TaskServiceAccountName},
+		infra.Grant{Logical: "blob-data-contributor", Role: azurefacts.RoleStorageBlobDataContributor,
+			Why: "Metaflow tasks and Argo workflow pods read and write the datastore container"})
 	if err != nil {
-		return workloadIdentities{}, fmt.Errorf("declaring the UI backend identity: %w", err)
+		return workloadIdentities{}, err
+	}
+	ui, err := declareOne("ui-identity", names.UIIdentity, "UI backend",
+		infra.ServiceAccountRef{Namespace: s.Metaflow.Namespace, Name: services.UIBackendAccountName},
+		infra.Grant{Logical: "blob-data-reader", Role: azurefacts.RoleStorageBlobDataReader,
+			Why: "The Metaflow UI backend reads artifacts, logs and cards from the datastore container"})
+	if err != nil {
+		return workloadIdentities{}, err
 	}
 	return workloadIdentities{tasks: tasks, uiBackend: ui}, nil
 }
