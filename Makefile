@@ -40,7 +40,7 @@ test-race:
 	$(GO) test -race -count=1 ./tests/ ./internal/fakeazure/ ./internal/plan/
 
 # The real-API-server tier (tests/k8sapi, build tag k8sapi): etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler and kwok on loopback; every Kubernetes object the stack
+# kube-controller-manager, kube-scheduler, kwok and the Azure Workload Identity webhook on loopback; every Kubernetes object the stack
 # declares (dev and prod), with both Argo Helm releases rendered by real Helm from the pinned
 # charts in ../shared/charts, is server-side applied and must become ready. The first run on a
 # machine builds the control plane (hack/k8s-tools.sh, ~13-15 min on 2 cores) and Helm
