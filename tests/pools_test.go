@@ -78,7 +78,10 @@ func TestExtraPoolsAreUserPoolsThatScaleToZero(t *testing.T) {
 	if got := str(spot.Inputs, "scaleSetEvictionPolicy"); got != azurefacts.SpotEvictionDelete {
 		t.Errorf("spot: scaleSetEvictionPolicy %q, want %s", got, azurefacts.SpotEvictionDelete)
 	}
-	if got := num(spot.Inputs, "spotMaxPrice"); got != azurefacts.SpotMaxPriceOnDemand {
+	// num reads a missing property as -1, so presence is checked first.
+	if _, set := prop(spot.Inputs, "spotMaxPrice"); !set {
+		t.Error("spot: spotMaxPrice is not set")
+	} else if got := num(spot.Inputs, "spotMaxPrice"); got != azurefacts.SpotMaxPriceOnDemand {
 		t.Errorf("spot: spotMaxPrice %v, want %v", got, azurefacts.SpotMaxPriceOnDemand)
 	}
 	if got := num(spot.Inputs, "maxCount"); got != 50 {
