@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"metaflow-azure/internal/azurefacts"
 )
 
@@ -26,13 +29,8 @@ const (
 var (
 	// AKS node pool names (internal/naming's nodePoolRule): Linux pools 1–12 characters.
 	extraPoolNameRe = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
-	// Kubernetes label keys: an optional DNS-subdomain prefix and a name of up to 63
-	// characters; values up to 63 characters (k8s.io/apimachinery validation, as documented
-	// at https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set).
-	labelNameRe   = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$`)
-	labelPrefixRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	labelValueRe  = regexp.MustCompile(`^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$`)
-	taintEffects  = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
+	// Kubernetes' taint effects (k8s.io/api/core/v1).
+	taintEffects = []string{string(corev1.TaintEffectNoSchedule), string(corev1.TaintEffectPreferNoSchedule), string(corev1.TaintEffectNoExecute)}
 )
 
 func (p *problems) extraPools(a *AKS) {
@@ -100,8 +98,8 @@ func (p *problems) poolLabels(path string, labels map[string]string) {
 			p.add(path+".labels", "key %q %s", k, msg)
 			continue
 		}
-		if v := labels[k]; len(v) > 63 || !labelValueRe.MatchString(v) {
-			p.add(path+".labels."+k, "%q is not a Kubernetes label value: up to 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit", v)
+		if v := labels[k]; len(validation.IsValidLabelValue(v)) > 0 {
+			p.add(path+".labels."+k, "%q is not a Kubernetes label value: %s", v, strings.Join(validation.IsValidLabelValue(v), "; "))
 		}
 	}
 }
@@ -116,21 +114,18 @@ func (p *problems) poolTaints(path string, taints []string) {
 			p.add(tpath, "%q must be key=value:Effect with Effect one of %s", t, strings.Join(taintEffects, ", "))
 		case labelKeyProblem(key) != "":
 			p.add(tpath, "%q: key %q %s", t, key, labelKeyProblem(key))
-		case len(value) > 63 || !labelValueRe.MatchString(value):
-			p.add(tpath, "%q: value %q is not a Kubernetes label value", t, value)
+		case len(validation.IsValidLabelValue(value)) > 0:
+			p.add(tpath, "%q: value %q is not a Kubernetes label value: %s", t, value, strings.Join(validation.IsValidLabelValue(value), "; "))
 		}
 	}
 }
 
 // labelKeyProblem says what is wrong with a label or taint key a user gives a pool, or "".
 func labelKeyProblem(key string) string {
-	prefix, name, hasPrefix := strings.Cut(key, "/")
-	if !hasPrefix {
-		prefix, name = "", key
-	}
-	switch {
-	case !labelNameRe.MatchString(name) || (hasPrefix && (len(prefix) > 253 || !labelPrefixRe.MatchString(prefix))):
-		return "is not a Kubernetes label key: [prefix/]name, name up to 63 letters, digits, '-', '_' and '.'"
+	// Kubernetes' own check (k8s.io/apimachinery, the version the module pins).
+	switch errs := validation.IsQualifiedName(key); {
+	case len(errs) > 0:
+		return "is not a Kubernetes label key: " + strings.Join(errs, "; ")
 	case key == PoolLabelKey || key == PoolGPULabelKey:
 		return "is set by the stack itself"
 	}

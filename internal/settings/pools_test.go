@@ -68,6 +68,7 @@ func TestExtraPoolsRejects(t *testing.T) {
 		{"max price not a number", aksWith(`[{"name":"spot","vmSize":"Standard_D8ds_v5","maxCount":2,"spot":true,"spotMaxPrice":"cheap"}]`), "aks.extraPools[0].spotMaxPrice", "must be a number"},
 		{"label with a reserved prefix", aksWith(`[{"name":"big","vmSize":"Standard_D8ds_v5","maxCount":2,"labels":{"kubernetes.azure.com/scalesetpriority":"spot"}}]`), "aks.extraPools[0].labels", "AKS reserves"},
 		{"label the stack sets", aksWith(`[{"name":"big","vmSize":"Standard_D8ds_v5","maxCount":2,"labels":{"metaflow.org/pool":"other"}}]`), "aks.extraPools[0].labels", "set by the stack"},
+		{"label key syntax", aksWith(`[{"name":"big","vmSize":"Standard_D8ds_v5","maxCount":2,"labels":{"-team":"ml"}}]`), "aks.extraPools[0].labels", "not a Kubernetes label key"},
 		{"label value", aksWith(`[{"name":"big","vmSize":"Standard_D8ds_v5","maxCount":2,"labels":{"team":"a b"}}]`), "aks.extraPools[0].labels.team", "not a Kubernetes label value"},
 		{"taint without effect", aksWith(`[{"name":"big","vmSize":"Standard_D8ds_v5","maxCount":2,"taints":["team=ml"]}]`), "aks.extraPools[0].taints[0]", "key=value:Effect"},
 		{"taint with a reserved key", aksWith(`[{"name":"big","vmSize":"Standard_D8ds_v5","maxCount":2,"taints":["kubernetes.io/x=y:NoSchedule"]}]`), "aks.extraPools[0].taints[0]", "AKS reserves"},
