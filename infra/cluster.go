@@ -27,6 +27,15 @@ type NodePoolArgs struct {
 	Taints []string
 }
 
+// ExtraPoolArgs configures one more User-mode task pool.
+type ExtraPoolArgs struct {
+	NodePoolArgs
+	// Spot makes it an Azure Spot pool whose evicted nodes are deleted; SpotMaxPrice is the
+	// USD/hour cap, -1 for up to on-demand.
+	Spot         bool
+	SpotMaxPrice float64
+}
+
 // ClusterArgs configures the AKS cluster.
 type ClusterArgs struct {
 	ResourceGroupName pulumi.StringInput
@@ -66,6 +75,8 @@ type ClusterArgs struct {
 
 	SystemPool NodePoolArgs
 	TaskPool   NodePoolArgs
+	// ExtraPools are GPU, Spot or other task pools, each User mode and able to scale to zero.
+	ExtraPools []ExtraPoolArgs
 }
 
 // Cluster is an AKS cluster with a user-assigned control-plane identity that may join the node
@@ -88,6 +99,8 @@ type Cluster struct {
 	KubeletObjectID pulumi.StringOutput
 	// TaskPool is the task node pool resource.
 	TaskPool *containerservice.AgentPool
+	// ExtraPools are the extra task pools' resources, in ClusterArgs order.
+	ExtraPools []*containerservice.AgentPool
 	// KubernetesAccess is what the Kubernetes provider must wait for before it may act: the
 	// deployer's admin role assignment when Azure RBAC is on, else nothing.
 	KubernetesAccess []pulumi.Resource
@@ -207,27 +220,16 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	task := args.TaskPool
-	taskPool, err := containerservice.NewAgentPool(ctx, name+"-"+task.Name, &containerservice.AgentPoolArgs{
-		AgentPoolName:       pulumi.String(task.Name),
-		ResourceName:        cluster.Name,
-		ResourceGroupName:   args.ResourceGroupName,
-		Mode:                pulumi.String("User"),
-		Type:                pulumi.String("VirtualMachineScaleSets"),
-		OsType:              pulumi.String("Linux"),
-		VmSize:              pulumi.String(task.VMSize),
-		OrchestratorVersion: pulumi.String(args.KubernetesVersion),
-		EnableAutoScaling:   pulumi.Bool(true),
-		MinCount:            pulumi.Int(task.MinCount),
-		MaxCount:            pulumi.Int(task.MaxCount),
-		Count:               pulumi.Int(task.MinCount),
-		VnetSubnetID:        args.SubnetID,
-		NodeLabels:          pulumi.ToStringMap(task.Labels),
-		NodeTaints:          pulumi.ToStringArray(task.Taints),
-		Tags:                pulumi.ToStringMap(args.Tags),
-	}, parent, pulumi.IgnoreChanges([]string{"count"}))
+	taskPool, err := newUserPool(ctx, name, cluster, args, ExtraPoolArgs{NodePoolArgs: args.TaskPool}, parent)
 	if err != nil {
 		return nil, err
+	}
+	for _, x := range args.ExtraPools {
+		pool, err := newUserPool(ctx, name, cluster, args, x, parent)
+		if err != nil {
+			return nil, err
+		}
+		c.ExtraPools = append(c.ExtraPools, pool)
 	}
 
 	creds := containerservice.ListManagedClusterUserCredentialsOutput(ctx, containerservice.ListManagedClusterUserCredentialsOutputArgs{
@@ -297,6 +299,40 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		"oidcIssuerUrl": c.OIDCIssuerURL,
 		"kubeconfig":    c.UserKubeconfig,
 	})
+}
+
+// newUserPool declares a User-mode autoscaling pool: never System mode, so AKS never puts
+// cluster add-ons there and a Spot pool can never be the pool the cluster depends on.
+func newUserPool(ctx *pulumi.Context, name string, cluster *containerservice.ManagedCluster, args *ClusterArgs, p ExtraPoolArgs, parent pulumi.ResourceOption) (*containerservice.AgentPool, error) {
+	pa := &containerservice.AgentPoolArgs{
+		AgentPoolName:       pulumi.String(p.Name),
+		ResourceName:        cluster.Name,
+		ResourceGroupName:   args.ResourceGroupName,
+		Mode:                pulumi.String("User"),
+		Type:                pulumi.String("VirtualMachineScaleSets"),
+		OsType:              pulumi.String("Linux"),
+		VmSize:              pulumi.String(p.VMSize),
+		OrchestratorVersion: pulumi.String(args.KubernetesVersion),
+		EnableAutoScaling:   pulumi.Bool(true),
+		MinCount:            pulumi.Int(p.MinCount),
+		MaxCount:            pulumi.Int(p.MaxCount),
+		Count:               pulumi.Int(p.MinCount),
+		VnetSubnetID:        args.SubnetID,
+		NodeLabels:          pulumi.ToStringMap(p.Labels),
+		NodeTaints:          pulumi.ToStringArray(p.Taints),
+		Tags:                pulumi.ToStringMap(args.Tags),
+	}
+	if p.Spot {
+		pa.ScaleSetPriority = pulumi.String(azurefacts.SpotPriority)
+		// Deleted, not deallocated: deallocated nodes keep counting against the quota.
+		pa.ScaleSetEvictionPolicy = pulumi.String(azurefacts.SpotEvictionDelete)
+		pa.SpotMaxPrice = pulumi.Float64(p.SpotMaxPrice)
+	}
+	pool, err := containerservice.NewAgentPool(ctx, name+"-"+p.Name, pa, parent, pulumi.IgnoreChanges([]string{"count"}))
+	if err != nil {
+		return nil, fmt.Errorf("declaring node pool %s: %w", p.Name, err)
+	}
+	return pool, nil
 }
 
 // DNSServiceIP is the cluster DNS address: the stack's choice is the tenth address of the

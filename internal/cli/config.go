@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -68,6 +69,13 @@ replaced with --force. Prints the METAFLOW_PROFILE to use. The stack must have b
 			} else {
 				fmt.Fprintf(o.Streams.ErrOut, "%s is already the Metaflow config of stack %q\n", path, st.Name())
 			}
+			if raw, ok := outs[program.OutputTaskPools]; ok {
+				text, err := describePools(raw.Value)
+				if err != nil {
+					return fmt.Errorf("stack %q output %s: %w", st.Name(), program.OutputTaskPools, err)
+				}
+				fmt.Fprint(o.Streams.ErrOut, text)
+			}
 			if profile == "" {
 				fmt.Fprintln(o.Streams.ErrOut, "it is the default profile: Metaflow uses it when METAFLOW_PROFILE is unset")
 				fmt.Fprintln(o.Streams.Out, "unset METAFLOW_PROFILE")
@@ -80,6 +88,44 @@ replaced with --force. Prints the METAFLOW_PROFILE to use. The stack must have b
 	cmd.Flags().StringVar(&profile, "profile", "", "write config_NAME.json, the profile METAFLOW_PROFILE=NAME selects")
 	cmd.Flags().BoolVar(&force, "force", false, "replace an existing profile that has different settings")
 	return cmd
+}
+
+// taskPool is one element of the taskPools output.
+type taskPool struct {
+	Name         string `json:"name"`
+	NodeSelector string `json:"nodeSelector"`
+	VMSize       string `json:"vmSize"`
+	Spot         bool   `json:"spot"`
+	GPU          bool   `json:"gpu"`
+	Default      bool   `json:"default"`
+	Decorator    string `json:"decorator"`
+}
+
+// describePools turns the taskPools output into the table of pools a step can ask for.
+func describePools(v any) (string, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encoding: %w", err)
+	}
+	var pools []taskPool
+	if err := json.Unmarshal(raw, &pools); err != nil {
+		return "", fmt.Errorf("is not a list of pools: %w", err)
+	}
+	var b bytes.Buffer
+	b.WriteString("task pools (a step selects one with its node selector):\n")
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "  POOL\tNODE SELECTOR\tVM SIZE\tSPOT\tGPU\tSTEP DECORATOR")
+	for _, p := range pools {
+		name := p.Name
+		if p.Default {
+			name += " (default)"
+		}
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%t\t%t\t%s\n", name, p.NodeSelector, p.VMSize, p.Spot, p.GPU, p.Decorator)
+	}
+	if err := w.Flush(); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }
 
 // metaflowConfigJSON turns the output (JSON text, or an object if a program exports it

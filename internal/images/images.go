@@ -101,6 +101,30 @@ const (
 // runtime tier (tests/runtime), which also shows that dropping any one of them fails.
 var UICapabilities = []string{"CHOWN", "SETGID", "SETUID"}
 
+// NVIDIA's device plugin for Kubernetes, which AKS GPU nodes need for nvidia.com/gpu to be
+// schedulable (azurefacts.GPUSource). The tag is the one Microsoft's AKS GPU article pins, and
+// NVIDIA's static manifest at that tag names the same image.
+const (
+	DevicePluginRepository = "nvcr.io/nvidia/k8s-device-plugin"
+	DevicePluginTag        = "v0.17.1"
+	DevicePluginImage      = DevicePluginRepository + ":" + DevicePluginTag
+	// DevicePluginDir is the kubelet's device plugin directory the plugin registers through
+	// (a hostPath of type Directory).
+	DevicePluginDir = "/var/lib/kubelet/device-plugins"
+	// DevicePluginPriorityClass marks it a critical add-on, as NVIDIA's manifest does.
+	DevicePluginPriorityClass = "system-node-critical"
+	// DevicePluginFailOnInitErrorEnv defaults to true: an initialisation error fails the
+	// plugin. NVIDIA's and Microsoft's manifests set it false so the DaemonSet may run on
+	// nodes without GPUs; the stack runs it on GPU pools only, so it keeps the default and
+	// a broken GPU node shows up as a failing pod instead of a silent one.
+	DevicePluginFailOnInitErrorEnv = "FAIL_ON_INIT_ERROR"
+)
+
+const (
+	nvidiaDevicePlugin = "NVIDIA/k8s-device-plugin@v0.17.1 (3c378193fcebf6e955f0d65bd6f2aeed099ad8ea)"
+	aksGPUArticle      = "MicrosoftDocs/azure-aks-docs articles/aks/gpu-cluster.md @ 002d7f48"
+)
+
 // Fact is one thing the stack relies on about an image, and where it was read.
 type Fact struct {
 	Image  string
@@ -129,5 +153,8 @@ var Table = []Fact{
 	{UIImage, "final stage FROM nginx (unpinned); no USER", metaflowUI + " Dockerfile:24-26"},
 	{UIImage, "ENV PORT=3000, METAFLOW_SERVICE=/api; built UI in /usr/share/nginx/html; server block from /etc/nginx/templates/default.conf.template", metaflowUI + " Dockerfile:28-38"},
 	{UIImage, "server block: listen ${PORT}; root /usr/share/nginx/html; try_files … /index.html; METAFLOW_SERVICE injected into index.html", metaflowUI + " nginx.conf.template:1-28"},
+	{DevicePluginImage, "image nvcr.io/nvidia/k8s-device-plugin:v0.17.1 in NVIDIA's static DaemonSet at the tag; Microsoft's AKS GPU article pins the same image", nvidiaDevicePlugin + " deployments/static/nvidia-device-plugin.yml:41; " + aksGPUArticle},
+	{DevicePluginImage, "mounts hostPath /var/lib/kubelet/device-plugins (type Directory) at the same path; priorityClassName system-node-critical; allowPrivilegeEscalation false, capabilities drop ALL", nvidiaDevicePlugin + " deployments/static/nvidia-device-plugin.yml:39,46-56"},
+	{DevicePluginImage, "FAIL_ON_INIT_ERROR defaults to true (fail on an initialisation error); false only blocks, for nodes without GPUs", nvidiaDevicePlugin + " README.md:211,255-263"},
 	{UIImage, "nginx: worker user nginx uid 101; ENTRYPOINT /docker-entrypoint.sh (envsubst of templates); CMD nginx -g 'daemon off;'; STOPSIGNAL SIGQUIT; error log to stderr", dockerNginx + " mainline/debian/Dockerfile:18-19,130,139-145"},
 }

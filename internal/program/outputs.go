@@ -8,6 +8,7 @@ import (
 	"metaflow-azure/infra"
 	"metaflow-azure/internal/metaflowconfig"
 	"metaflow-azure/internal/settings"
+	"metaflow-azure/internal/taskpools"
 )
 
 // Output names: the stack's contract with people and other stacks (listed in the README).
@@ -42,6 +43,9 @@ const (
 	OutputNamespaces             = "namespaces"
 	OutputMetaflowUIURL          = "metaflowUiUrl"
 	OutputTaskPoolSelectorLabels = "taskNodeSelector"
+	// OutputTaskPools lists every pool steps can target: name, node selector, VM size, spot,
+	// gpu, default and the decorator that selects it.
+	OutputTaskPools = "taskPools"
 	// OutputAppliedSettings records what the deployment fixed that Azure cannot change in
 	// place; the next run reads it back (internal/transitions).
 	OutputAppliedSettings = "appliedSettings"
@@ -62,7 +66,7 @@ func workloadIdentityOutput(w *infra.WorkloadIdentity) pulumi.Map {
 	return pulumi.Map{"clientId": w.ClientID, "principalId": w.PrincipalID, "serviceAccounts": accounts}
 }
 
-func stackOutputs(s *settings.Settings, rg *infra.ResourceGroup, store *infra.Datastore, db *infra.Database,
+func stackOutputs(s *settings.Settings, pools []taskpools.Pool, rg *infra.ResourceGroup, store *infra.Datastore, db *infra.Database,
 	cluster *infra.Cluster, identities workloadIdentities, registry *infra.Registry, k8s *kubernetesSide, subscriptionID, tenantID string) pulumi.Map {
 	out := pulumi.Map{}
 	out[OutputResourceGroup] = rg.Name
@@ -131,6 +135,20 @@ func stackOutputs(s *settings.Settings, rg *infra.ResourceGroup, store *infra.Da
 		}
 	}
 	out[OutputNamespaces] = namespaces
-	out[OutputTaskPoolSelectorLabels] = pulumi.ToStringMap(taskPoolLabels)
+	out[OutputTaskPoolSelectorLabels] = pulumi.ToStringMap(taskpools.Default(pools).Selector())
+	out[OutputTaskPools] = poolsOutput(pools)
+	return out
+}
+
+// poolsOutput names the pools so users can pick one (metaflow-azure config prints it).
+func poolsOutput(pools []taskpools.Pool) pulumi.Array {
+	out := pulumi.Array{}
+	for _, p := range pools {
+		out = append(out, pulumi.Map{
+			"name": pulumi.String(p.Name), "nodeSelector": pulumi.String(p.SelectorString()),
+			"vmSize": pulumi.String(p.VMSize), "spot": pulumi.Bool(p.Spot), "gpu": pulumi.Bool(p.GPU),
+			"default": pulumi.Bool(p.Default), "decorator": pulumi.String(p.Decorator()),
+		})
+	}
 	return out
 }

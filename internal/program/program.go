@@ -23,19 +23,13 @@ import (
 	"metaflow-azure/internal/metaflowconfig"
 	"metaflow-azure/internal/naming"
 	"metaflow-azure/internal/settings"
+	"metaflow-azure/internal/taskpools"
 	"metaflow-azure/internal/transitions"
 	"metaflow-azure/services"
 )
 
 // DatastorePrefix is the folder inside the container that holds Metaflow's datastore.
 const DatastorePrefix = "metaflow"
-
-// taskPoolTaint keeps everything but Metaflow tasks off the task pool, so services never hold a
-// task node up and tasks never crowd out the services.
-var taskPoolTaint = struct{ key, value, effect string }{"metaflow.org/tasks", "true", "NoSchedule"}
-
-// taskPoolLabels select the task pool for tasks.
-var taskPoolLabels = map[string]string{"metaflow.org/pool": "tasks"}
 
 // Run is the stack program as `pulumi up` runs it: it reads the stack config the language host
 // passes to the program.
@@ -293,6 +287,21 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 	if err != nil {
 		return nil, fmt.Errorf("declaring the database: %w", err)
 	}
+	pools := taskpools.FromSettings(s)
+	task := taskpools.Default(pools)
+	var extra []infra.ExtraPoolArgs
+	for _, p := range pools {
+		if p.Default {
+			continue
+		}
+		extra = append(extra, infra.ExtraPoolArgs{
+			NodePoolArgs: infra.NodePoolArgs{
+				Name: p.Name, VMSize: p.VMSize, MinCount: p.MinCount, MaxCount: p.MaxCount,
+				Labels: p.Labels, Taints: p.TaintStrings(),
+			},
+			Spot: p.Spot, SpotMaxPrice: p.SpotMaxPrice,
+		})
+	}
 	cluster, err := infra.NewCluster(ctx, "aks", &infra.ClusterArgs{
 		ResourceGroupName: rg.Name, Location: s.Location, Tags: tags,
 		SubscriptionID: azure.SubscriptionId, TenantID: azure.TenantId,
@@ -307,11 +316,10 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 			MinCount: s.AKS.SystemPool.MinCount, MaxCount: s.AKS.SystemPool.MaxCount,
 		},
 		TaskPool: infra.NodePoolArgs{
-			Name: names.TaskPool, VMSize: s.AKS.TaskPool.VMSize,
-			MinCount: s.AKS.TaskPool.MinCount, MaxCount: s.AKS.TaskPool.MaxCount,
-			Labels: taskPoolLabels,
-			Taints: []string{fmt.Sprintf("%s=%s:%s", taskPoolTaint.key, taskPoolTaint.value, taskPoolTaint.effect)},
+			Name: names.TaskPool, VMSize: task.VMSize, MinCount: task.MinCount, MaxCount: task.MaxCount,
+			Labels: task.Labels, Taints: task.TaintStrings(),
 		},
+		ExtraPools: extra,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("declaring the AKS cluster: %w", err)
@@ -341,11 +349,11 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 		}
 	}
 
-	k8s, err := declareKubernetes(ctx, s, cluster, store, db, identities)
+	k8s, err := declareKubernetes(ctx, s, pools, cluster, store, db, identities)
 	if err != nil {
 		return nil, err
 	}
-	return stackOutputs(s, rg, store, db, cluster, identities, registry, k8s, azure.SubscriptionId, azure.TenantId), nil
+	return stackOutputs(s, pools, rg, store, db, cluster, identities, registry, k8s, azure.SubscriptionId, azure.TenantId), nil
 }
 
 // workloadIdentities is how tasks, workflow pods and the UI backend reach Azure: two federated
@@ -448,7 +456,7 @@ type kubernetesSide struct {
 	config metaflowconfig.Input
 }
 
-func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, cluster *infra.Cluster, store *infra.Datastore, db *infra.Database, identities workloadIdentities) (*kubernetesSide, error) {
+func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, pools []taskpools.Pool, cluster *infra.Cluster, store *infra.Datastore, db *infra.Database, identities workloadIdentities) (*kubernetesSide, error) {
 	provider, err := services.NewProvider(ctx, "aks", cluster.Kubeconfig, pulumi.Parent(cluster), pulumi.DependsOn(cluster.KubernetesAccess))
 	if err != nil {
 		return nil, fmt.Errorf("declaring the Kubernetes provider: %w", err)
@@ -474,12 +482,21 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, cluster *infra
 	side := &kubernetesSide{config: metaflowconfig.Input{
 		Container: "", Prefix: DatastorePrefix, TaskImage: s.Metaflow.TaskImage,
 		TaskNamespace: tasks.Namespace, TaskServiceAccount: tasks.ServiceAccount, CredentialsSecret: tasks.CredentialsSecret,
-		PodLabels:    tasks.PodLabels,
-		NodeSelector: taskPoolLabels,
-		Tolerations: []metaflowconfig.Toleration{{
-			Key: taskPoolTaint.key, Operator: "Equal", Value: taskPoolTaint.value, Effect: taskPoolTaint.effect,
-		}},
+		PodLabels: tasks.PodLabels,
+		// Plain steps go to the general task pool; a step that names another pool's label
+		// replaces this selector (Metaflow's @kubernetes(node_selector=...)) and, tolerating
+		// every pool's taints, lands there.
+		NodeSelector: taskpools.Default(pools).Selector(),
+		Tolerations:  taskpools.Tolerations(pools),
 	}}
+	if gpu := taskpools.GPU(pools); len(gpu) > 0 {
+		if _, err := services.NewGPUDevicePlugin(ctx, "nvidia-device-plugin", &services.GPUDevicePluginArgs{
+			NodeSelector: map[string]string{settings.PoolGPULabelKey: "true"},
+			Tolerations:  taskpools.Tolerations(gpu),
+		}, onCluster); err != nil {
+			return nil, fmt.Errorf("declaring the NVIDIA device plugin: %w", err)
+		}
+	}
 	if s.Argo.Enabled {
 		argo, err := services.NewArgo(ctx, "argo", &services.ArgoArgs{
 			Namespace: s.Argo.Namespace, ChartVersion: s.Argo.ChartVersion, AuthMode: s.Argo.AuthMode,
@@ -500,13 +517,13 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, cluster *infra
 			side.config.Events = &events.Events
 		}
 	}
-	pools, err := dbpool.Size(s.Metaflow.Replicas, s.Postgres.SKU)
+	dbPools, err := dbpool.Size(s.Metaflow.Replicas, s.Postgres.SKU)
 	if err != nil {
 		return nil, fmt.Errorf("internal-error: sizing the database pools after validation: %w", err)
 	}
 	mf, err := services.NewMetaflow(ctx, "metaflow", &services.MetaflowArgs{
 		Namespace: s.Metaflow.Namespace, MetadataImage: s.Metaflow.MetadataImage, UIImage: s.Metaflow.UIImage,
-		Replicas: s.Metaflow.Replicas, DBPoolMax: pools.PoolMax,
+		Replicas: s.Metaflow.Replicas, DBPoolMax: dbPools.PoolMax,
 		Database: services.Database{
 			Host: db.Host, Port: db.Port, Name: db.DatabaseName, User: db.AdminLogin, Password: db.AdminPassword, Ready: db.Ready,
 		},

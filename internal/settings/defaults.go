@@ -1,6 +1,13 @@
 package settings
 
-import "metaflow-azure/internal/images"
+import (
+	"metaflow-azure/internal/azurefacts"
+	"metaflow-azure/internal/images"
+)
+
+// defaultSpotMaxPrice pays up to the on-demand price, so nodes are evicted only when Azure
+// needs the capacity back, never for price (azurefacts.SpotSource).
+const defaultSpotMaxPrice = azurefacts.SpotMaxPriceOnDemand
 
 // Defaults returns the settings a stack gets for every key it leaves out. Each default lives here
 // and only here; the comments say why it was chosen.

@@ -149,6 +149,9 @@ func decodeValue(path string, v any, dst reflect.Value) []error {
 		out := reflect.MakeSlice(dst.Type(), len(list), len(list))
 		var errs []error
 		for i, item := range list {
+			if d, ok := out.Index(i).Addr().Interface().(interface{ setDefaults() }); ok {
+				d.setDefaults()
+			}
 			errs = append(errs, decodeValue(fmt.Sprintf("%s[%d]", path, i), item, out.Index(i))...)
 		}
 		dst.Set(out)
@@ -187,6 +190,19 @@ func decodeValue(path string, v any, dst reflect.Value) []error {
 			dst.SetInt(int64(i))
 		default:
 			return []error{&FieldError{path, "must be a whole number, got " + describeValue(v)}}
+		}
+	case reflect.Float64:
+		switch n := v.(type) {
+		case float64:
+			dst.SetFloat(n)
+		case string:
+			f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
+			if err != nil {
+				return []error{&FieldError{path, fmt.Sprintf("must be a number, got %q", n)}}
+			}
+			dst.SetFloat(f)
+		default:
+			return []error{&FieldError{path, "must be a number, got " + describeValue(v)}}
 		}
 	default:
 		return []error{fmt.Errorf("internal-error: %s: unsupported settings kind %s", path, dst.Kind())}

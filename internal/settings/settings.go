@@ -82,7 +82,42 @@ type AKS struct {
 	SystemPool NodePool `json:"systemPool"`
 	// TaskPool runs Metaflow tasks and Argo workflows; it may scale to zero.
 	TaskPool NodePool `json:"taskPool"`
+	// ExtraPools are more task pools (GPU, Spot, other VM sizes) that steps ask for by name:
+	// each is a User-mode autoscaling pool labelled and tainted metaflow.org/pool=<name>, so
+	// only steps that select it land there. Default: none.
+	ExtraPools []ExtraPool `json:"extraPools"`
 }
+
+// ExtraPool is a task pool Metaflow steps target with
+// @kubernetes(node_selector="metaflow.org/pool=<name>").
+type ExtraPool struct {
+	// Name is the AKS node pool name and the value of its metaflow.org/pool label: 1–12
+	// lowercase letters and digits, starting with a letter. Required.
+	Name string `json:"name"`
+	// VMSize is the Azure VM size, e.g. "Standard_NC24ads_A100_v4". Required.
+	VMSize string `json:"vmSize"`
+	// MinCount is the autoscaler's lower bound. Default: 0 (the pool costs nothing idle).
+	MinCount int `json:"minCount"`
+	// MaxCount is the autoscaler's upper bound, 1–1000. Required.
+	MaxCount int `json:"maxCount"`
+	// Spot makes it an Azure Spot pool: evictable capacity at a discount; evicted nodes are
+	// deleted. Default: false.
+	Spot bool `json:"spot"`
+	// SpotMaxPrice is the most a Spot node may cost in USD per hour (up to five decimals);
+	// -1 pays up to the on-demand price and never evicts for price. Default: -1.
+	SpotMaxPrice float64 `json:"spotMaxPrice"`
+	// GPU marks a pool of NVIDIA GPU VMs: the stack runs NVIDIA's device plugin there so
+	// nvidia.com/gpu is schedulable. Needs a GPU VM size the stack knows. Default: false.
+	GPU bool `json:"gpu"`
+	// Labels are added to the pool's nodes. Default: none.
+	Labels map[string]string `json:"labels"`
+	// Taints ("key=value:Effect") are added to the pool's nodes; the Metaflow profile
+	// tolerates them. Default: none.
+	Taints []string `json:"taints"`
+}
+
+// setDefaults sets an extra pool's non-zero defaults before its keys are decoded over them.
+func (p *ExtraPool) setDefaults() { p.SpotMaxPrice = defaultSpotMaxPrice }
 
 // NodePool is an autoscaling node pool.
 type NodePool struct {

@@ -21,7 +21,7 @@ const (
 	maxUserTags       = 48 // Azure allows 50; the stack adds environment and managed-by.
 	tagNameMaxLen     = 512
 	tagValueMaxLen    = 256
-	maxPoolNodes      = 1000
+	maxPoolNodes      = azurefacts.MaxNodesPerPool
 	azureReservedIPs  = 5 // Azure keeps 5 addresses of every subnet.
 	minPostgresSubnet = 28
 	// maxPostgresAPIMajor is the newest server version the API version the stack sends
@@ -210,23 +210,43 @@ func (p *problems) network(s *Settings) {
 	if okS && svc.Bits() > minServiceBits {
 		p.add("network.serviceCidr", "%s is too small: the cluster DNS service takes the tenth address of the range, so use /%d or larger", svc, minServiceBits)
 	}
-	sys, task := s.AKS.SystemPool, s.AKS.TaskPool
+	nodes, surge, breakdown := poolNodes(&s.AKS)
 	if okA {
-		// One address per node, one surge node per pool during upgrades, 5 kept by Azure.
-		need := sys.MaxCount + task.MaxCount + 2
+		// Azure CNI Overlay: one subnet address per node (pods take overlay addresses), one
+		// surge node per pool during upgrades except Spot pools, which get none
+		// (azurefacts.SpotUpgradeSurge), and 5 addresses kept by Azure.
+		need := nodes + surge
 		if have := addresses(aks) - azureReservedIPs; need > have {
-			p.add("network.aksSubnetCidr", "%s has %d usable addresses but the pools may need %d (aks.systemPool.maxCount %d + aks.taskPool.maxCount %d + 2 upgrade surge nodes); use a larger subnet or fewer nodes",
-				aks, have, need, sys.MaxCount, task.MaxCount)
+			p.add("network.aksSubnetCidr", "%s has %d usable addresses but the pools may need %d (%s + %d upgrade surge nodes); use a larger subnet or fewer nodes",
+				aks, have, need, breakdown, surge)
 		}
 	}
 	if okPod {
 		// Azure CNI Overlay gives every node a /24 out of the pod range.
 		if pods.Bits() > 24 {
 			p.add("network.podCidr", "%s is too small: Azure CNI Overlay gives each node a /24, so use /24 or larger", pods)
-		} else if nodes := 1 << (24 - pods.Bits()); nodes < sys.MaxCount+task.MaxCount+2 {
-			p.add("network.podCidr", "%s holds /24 blocks for %d nodes but the pools may reach %d; use a larger range", pods, nodes, sys.MaxCount+task.MaxCount+2)
+		} else if have := 1 << (24 - pods.Bits()); have < nodes+surge {
+			p.add("network.podCidr", "%s holds /24 blocks for %d nodes but the pools may reach %d; use a larger range", pods, have, nodes+surge)
 		}
 	}
+}
+
+// poolNodes adds up every pool's maximum, the upgrade surge nodes (one per pool that gets one)
+// and says how, for messages.
+func poolNodes(a *AKS) (nodes, surge int, breakdown string) {
+	parts := []string{
+		fmt.Sprintf("aks.systemPool.maxCount %d", a.SystemPool.MaxCount),
+		fmt.Sprintf("aks.taskPool.maxCount %d", a.TaskPool.MaxCount),
+	}
+	nodes, surge = a.SystemPool.MaxCount+a.TaskPool.MaxCount, 2
+	for i, x := range a.ExtraPools {
+		nodes += x.MaxCount
+		parts = append(parts, fmt.Sprintf("aks.extraPools[%d].maxCount %d", i, x.MaxCount))
+		if !x.Spot || azurefacts.SpotUpgradeSurge {
+			surge++
+		}
+	}
+	return nodes, surge, strings.Join(parts, " + ")
 }
 
 // cidr parses an IPv4 prefix and insists on its canonical form, so "10.0.0.1/16" is refused
@@ -287,6 +307,7 @@ func (p *problems) aks(a *AKS) {
 	}
 	p.pool("aks.systemPool", a.SystemPool, 1)
 	p.pool("aks.taskPool", a.TaskPool, 0)
+	p.extraPools(a)
 }
 
 func (p *problems) pool(path string, np NodePool, minNodes int) {

@@ -100,11 +100,21 @@ func stackObjectsBecomeReady(t *testing.T, e *env, stack string) {
 	}
 	all := append(slices.Clone(ms), chartObjs...)
 
-	if sets := dedupeSelectors(nodeSelectors(all)); len(sets) > 0 {
+	// Task pools get their nodes from the AKS pools the plan declares (with their taints);
+	// other selectors (an AKS system pool pinned by name) get a plain node each.
+	var sets []map[string]string
+	for _, sel := range dedupeSelectors(nodeSelectors(all)) {
+		if !isPoolSelector(sel) {
+			sets = append(sets, sel)
+		}
+	}
+	if len(sets) > 0 {
 		if err := createNodes(ctx, e.cluster, stack+"-pool", sets); err != nil {
 			t.Fatal(err)
 		}
 	}
+	poolNodes := createPoolNodes(t, e, stack, plan)
+	defer deletePoolNodes(t, e, poolNodes)
 
 	start = time.Now()
 	// The charts' CRDs are validated by the server (dry run) but not stored: the full-schema CRDs
@@ -130,6 +140,10 @@ func stackObjectsBecomeReady(t *testing.T, e *env, stack string) {
 		}
 	}
 	start = time.Now()
+	t.Run("task pool scheduling", func(t *testing.T) { checkTaskPoolScheduling(t, e, stack, plan, all) })
+	e.record("assert: "+stack+" task pool scheduling", time.Since(start))
+
+	start = time.Now()
 	checkPermissions(t, e, sc)
 	checkAppliedArtifactRepository(t, e, sc)
 	checkWorkloadIdentity(t, e, sc)
@@ -140,6 +154,7 @@ func stackObjectsBecomeReady(t *testing.T, e *env, stack string) {
 		t.Errorf("teardown: %s", p)
 	}
 	e.record("assert: "+stack+" namespaces deleted, nothing left", time.Since(start))
+	deleteDevicePlugin(t, e, ms)
 	// The charts' cluster-scoped objects outlive the namespaces; remove them so the next stack's
 	// permission checks see only its own.
 	for _, m := range chartObjs {

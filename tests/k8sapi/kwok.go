@@ -198,13 +198,21 @@ spec:
 // kwok has made them Ready. Label sets come from the pod templates' nodeSelectors, so pods
 // pinned to an AKS node pool (for example `agentpool: services`) have somewhere to run.
 func createNodes(ctx context.Context, c *cluster, prefix string, labelSets []map[string]string) error {
-	var names []string
+	var nodes []*corev1.Node
 	for i, extra := range labelSets {
-		node := fakeNode(fmt.Sprintf("%s-%d", prefix, i), extra)
+		nodes = append(nodes, fakeNode(fmt.Sprintf("%s-%d", prefix, i), extra))
+	}
+	return registerNodes(ctx, c, nodes)
+}
+
+// registerNodes creates simulated nodes and waits until kwok has made them Ready.
+func registerNodes(ctx context.Context, c *cluster, nodes []*corev1.Node) error {
+	var names []string
+	for _, node := range nodes {
 		if _, err := c.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create node %s: %w", node.Name, err)
 		}
-		c.logf("created simulated node %s with labels %v", node.Name, extra)
+		c.logf("created simulated node %s with labels %v, taints %v", node.Name, node.Labels, node.Spec.Taints)
 		names = append(names, node.Name)
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)

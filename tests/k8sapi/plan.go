@@ -14,12 +14,28 @@ import (
 // which the offline plan cannot do; this tier renders it with Helm (charts.go).
 const helmReleaseType = "kubernetes:helm.sh/v3:Release"
 
+// agentPoolType is the Pulumi type of an AKS node pool other than the system pool.
+const agentPoolType = "azure-native:containerservice/v20241001:AgentPool"
+
+// agentPool is what an AKS node pool declares about its nodes: the tier makes simulated nodes
+// from it, so the scheduling proof uses the pools the stack would create, not a copy.
+type agentPool struct {
+	Name             string            `json:"agentPoolName"`
+	Mode             string            `json:"mode"`
+	VMSize           string            `json:"vmSize"`
+	ScaleSetPriority string            `json:"scaleSetPriority"`
+	NodeLabels       map[string]string `json:"nodeLabels"`
+	NodeTaints       []string          `json:"nodeTaints"`
+}
+
 // stackPlan is what the offline plan says about the stack's Kubernetes side.
 type stackPlan struct {
 	manifests    []manifest
 	config       *metaflowConfig // the metaflowConfig output: the user's config.json
 	helmReleases []helmRelease
-	outputs      map[string]any
+	// pools are the AKS task pools (the AgentPool resources).
+	pools   []agentPool
+	outputs map[string]any
 }
 
 type helmRelease struct {
@@ -76,6 +92,14 @@ func renderPlan(ctx context.Context, root, stack, dir string) (*stackPlan, error
 		p.outputs[name] = v
 	}
 	for _, r := range pj.Resources {
+		if r.Type == agentPoolType {
+			var ap agentPool
+			if err := json.Unmarshal(r.Inputs, &ap); err != nil {
+				return nil, fmt.Errorf("parse agent pool inputs: %w", err)
+			}
+			p.pools = append(p.pools, ap)
+			continue
+		}
 		if r.Type != helmReleaseType {
 			continue
 		}
