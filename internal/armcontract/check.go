@@ -156,6 +156,9 @@ func (rc *resourceContract) object(prefix, modelName string, in resource.Propert
 			continue
 		}
 		f, holder, flat, ok := rc.field(modelName, string(k))
+		if !ok && rc.file.Models[modelName].AdditionalProperties {
+			continue
+		}
 		if !ok {
 			msg := fmt.Sprintf("Could not find member '%s' on object of type '%s'", k, modelName)
 			if near := rc.nearest(modelName, string(k)); near != "" {

@@ -358,6 +358,9 @@ type Field struct {
 
 type Model struct {
 	Fields []Field `json:"fields"`
+	// AdditionalProperties: the model also takes keys outside its schema (the SDK's
+	// AdditionalProperties map, from the spec's additionalProperties).
+	AdditionalProperties bool `json:"additionalProperties,omitempty"`
 }
 
 // models walks every model reachable from root and adds it (and the enums it uses) to out.
@@ -381,6 +384,11 @@ func (p *pkg) models(root string, out map[string]Model, enums map[string][]strin
 			doc = fl.Doc.Text()
 		}
 		for _, n := range fl.Names {
+			// The SDK's catch-all for keys outside the schema: no JSON name of its own.
+			if n.Name == "AdditionalProperties" && strings.Contains(doc, "additional key/value pairs not defined in the schema") {
+				m.AdditionalProperties = true
+				continue
+			}
 			json, ok := p.jsonNames[root][n.Name]
 			if !ok {
 				return fmt.Errorf("model %s field %s: no JSON name in MarshalJSON/UnmarshalJSON", root, n.Name)
