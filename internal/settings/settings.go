@@ -20,16 +20,18 @@ type Settings struct {
 	// Default: true.
 	ProtectData bool `json:"protectData"`
 
-	Network    Network    `json:"network"`
-	AKS        AKS        `json:"aks"`
-	Postgres   Postgres   `json:"postgres"`
-	Storage    Storage    `json:"storage"`
-	Identity   Identity   `json:"identity"`
-	Access     Access     `json:"access"`
-	Metaflow   Metaflow   `json:"metaflow"`
-	Registry   Registry   `json:"registry"`
-	Argo       Argo       `json:"argo"`
-	ArgoEvents ArgoEvents `json:"argoEvents"`
+	Network     Network     `json:"network"`
+	AKS         AKS         `json:"aks"`
+	Postgres    Postgres    `json:"postgres"`
+	Storage     Storage     `json:"storage"`
+	Identity    Identity    `json:"identity"`
+	Access      Access      `json:"access"`
+	Metaflow    Metaflow    `json:"metaflow"`
+	Registry    Registry    `json:"registry"`
+	Argo        Argo        `json:"argo"`
+	ArgoEvents  ArgoEvents  `json:"argoEvents"`
+	Monitoring  Monitoring  `json:"monitoring"`
+	Maintenance Maintenance `json:"maintenance"`
 
 	// warnings are what validation found worth saying but not refusing: a version near the
 	// end of its support, a region whose capabilities the stack cannot confirm.
@@ -200,4 +202,42 @@ type ArgoEvents struct {
 	Namespace string `json:"namespace"`
 	// JetStreamVersion pins the EventBus's NATS JetStream, one the chart lists. Default: 2.10.10.
 	JetStreamVersion string `json:"jetstreamVersion"`
+}
+
+// Monitoring configures the day-2 telemetry: a Log Analytics workspace fed by Container Insights
+// and the diagnostic settings of AKS, PostgreSQL and Blob Storage, and alerts by email.
+type Monitoring struct {
+	// Enabled declares the workspace, diagnostic settings, action group and alerts; false
+	// declares none of them. Default: true.
+	Enabled bool `json:"enabled"`
+	// RetentionDays keeps the workspace's data, 30–730 days. Default: 30 (the retention the
+	// ingestion price includes).
+	RetentionDays int `json:"retentionDays"`
+	// DailyCapGB stops ingestion for the rest of the day once this many GB arrived; 0 means no
+	// cap. Default: 0 (dev stacks set a small cap).
+	DailyCapGB int `json:"dailyCapGb"`
+	// AlertEmails receive every alert; with none, no action group and no alerts are declared
+	// (a warning says so).
+	AlertEmails []string `json:"alertEmails"`
+}
+
+// Maintenance configures when Azure may patch the cluster and the database.
+type Maintenance struct {
+	// Window is the weekly slot (UTC) for AKS Kubernetes patches, node image updates and
+	// PostgreSQL's custom maintenance window.
+	Window MaintenanceWindow `json:"window"`
+	// NodeOSChannel is AKS's node OS upgrade channel: NodeImage (weekly node images with the
+	// OS patches) or SecurityPatch (OS security patches only). Default: NodeImage.
+	NodeOSChannel string `json:"nodeOsChannel"`
+}
+
+// MaintenanceWindow is a weekly window in UTC.
+type MaintenanceWindow struct {
+	// DayOfWeek is Monday … Sunday. Default: Sunday.
+	DayOfWeek string `json:"dayOfWeek"`
+	// StartHour is the hour (UTC) the window opens, 0–23. Default: 2.
+	StartHour int `json:"startHour"`
+	// DurationHours is the AKS window length, 4–24 (AKS needs 4 or more with auto-upgrade).
+	// Default: 4.
+	DurationHours int `json:"durationHours"`
 }
