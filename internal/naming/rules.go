@@ -51,6 +51,10 @@ var (
 		"letters, digits and '-', starting and ending with a letter or digit"}
 	identityRule = rule{3, 128, regexp.MustCompile(`^[A-Za-z0-9][-\w]*$`),
 		"letters, digits, '_' and '-', starting with a letter or digit"}
+	// Log Analytics workspaces: 4–63 letters, digits and '-', not starting or ending with '-'
+	// (azurerm's log_analytics_workspace name rule).
+	workspaceRule = rule{4, 63, regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9]*[A-Za-z0-9]$`),
+		"letters, digits and '-', not starting or ending with '-'"}
 	nodePoolRule = rule{1, 12, regexp.MustCompile(`^[a-z][a-z0-9]*$`),
 		"lowercase letters and digits, starting with a letter"}
 )
