@@ -225,11 +225,20 @@ func (rc *resourceContract) value(p, typ string, v resource.PropertyValue, out *
 		}
 	case strings.HasPrefix(typ, "enum:"):
 		name := strings.TrimPrefix(typ, "enum:")
-		if !v.IsString() {
+		allowed := rc.file.Enums[name]
+		// The SDK's integer enums (AlertSeverity 0–4, CapacityReservationLevel) are integers on
+		// the wire; the data records every enum's values as text.
+		if v.IsNumber() && integerEnum(allowed) {
+			n := v.NumberValue()
+			if n != math.Trunc(n) {
+				bad("integer")
+				return
+			}
+			v = resource.NewStringProperty(strconv.FormatFloat(n, 'f', -1, 64))
+		} else if !v.IsString() {
 			bad("string")
 			return
 		}
-		allowed := rc.file.Enums[name]
 		s := v.StringValue()
 		found := len(allowed) == 0
 		for _, a := range allowed {
@@ -364,4 +373,14 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// integerEnum tells an enum whose values are all whole numbers (an integer enum in the spec).
+func integerEnum(values []string) bool {
+	for _, v := range values {
+		if _, err := strconv.Atoi(v); err != nil {
+			return false
+		}
+	}
+	return len(values) > 0
 }
