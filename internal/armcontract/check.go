@@ -240,7 +240,7 @@ func (rc *resourceContract) value(p, typ string, v resource.PropertyValue, out *
 			return
 		}
 		s := v.StringValue()
-		found := len(allowed) == 0
+		found := len(allowed) == 0 || rc.openEnum(p)
 		for _, a := range allowed {
 			if strings.EqualFold(a, s) { // ARM compares enum values case-insensitively
 				found = true

@@ -75,6 +75,8 @@ var entries = []entry{
 	{"azure-native:insights:ActionGroup", monitor, "v0.11.0", "ActionGroupsClient", createOrUpd},
 	{"azure-native:insights:MetricAlert", monitor, "v0.11.0", "MetricAlertsClient", createOrUpd},
 	{"azure-native:insights:DiagnosticSetting", monitor, "v0.11.0", "DiagnosticSettingsClient", createOrUpd},
+	{"azure-native:insights:DataCollectionRule", monitor, "v0.11.0", "DataCollectionRulesClient", create},
+	{"azure-native:insights:DataCollectionRuleAssociation", monitor, "v0.11.0", "DataCollectionRuleAssociationsClient", create},
 	// The default ScheduledQueryRule (2023-03-15-preview) has no served SDK module; armmonitor
 	// v0.11.0 sends 2022-08-01-preview, which azure-native has as a versioned package.
 	{"azure-native:insights/v20220801preview:ScheduledQueryRule", monitor, "v0.11.0", "ScheduledQueryRulesClient", createOrUpd},

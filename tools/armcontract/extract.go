@@ -247,6 +247,13 @@ func (p *pkg) request(client, fn string) (*request, error) {
 					}
 				}
 			}
+			// Some clients take an optional payload in their options (options.Body), not as a
+			// parameter: DataCollectionRules, DataCollectionRuleAssociations.
+			if r.Body == "" && options != "" {
+				if typ, err := p.optionType(options, "Body"); err == nil && strings.HasPrefix(typ, "object:") {
+					r.Body = strings.TrimPrefix(typ, "object:")
+				}
+			}
 			var qerr error
 			ast.Inspect(fd.Body, func(n ast.Node) bool {
 				switch n := n.(type) {
