@@ -159,3 +159,72 @@ func NewDiagnostics(ctx *pulumi.Context, name string, args *DiagnosticsArgs, opt
 	}
 	return nil
 }
+
+// ContainerInsightsArgs configures what Container Insights collects from a cluster.
+type ContainerInsightsArgs struct {
+	ResourceGroupName pulumi.StringInput
+	// Location is the workspace's region, where the rule must live.
+	Location    string
+	Tags        map[string]string
+	ClusterName string
+	ClusterID   pulumi.StringInput
+	WorkspaceID pulumi.StringInput
+}
+
+// ContainerInsightsRuleName is Microsoft's name for a cluster's Container Insights rule.
+func ContainerInsightsRuleName(location, cluster string) string {
+	n := azurefacts.ContainerInsightsDCRPrefix + location + "-" + cluster
+	if len(n) > azurefacts.ContainerInsightsDCRMaxLen {
+		n = n[:azurefacts.ContainerInsightsDCRMaxLen]
+	}
+	return n
+}
+
+// NewContainerInsights declares the data collection rule that tells the cluster's monitoring
+// agent (the omsagent add-on, signing in with the cluster's identity) what to send to the
+// workspace, and associates it with the cluster. Without them the add-on sends nothing.
+func NewContainerInsights(ctx *pulumi.Context, name string, args *ContainerInsightsArgs, opts ...pulumi.ResourceOption) error {
+	if args == nil || args.ClusterID == nil || args.WorkspaceID == nil || args.Location == "" || args.ClusterName == "" {
+		return fmt.Errorf("internal-error: ContainerInsights: cluster, workspace and location are required")
+	}
+	const destination = "ciworkspace"
+	streams := pulumi.ToStringArray(azurefacts.ContainerInsightsStreams)
+	rule, err := insights.NewDataCollectionRule(ctx, name+"-rule", &insights.DataCollectionRuleArgs{
+		DataCollectionRuleName: pulumi.String(ContainerInsightsRuleName(args.Location, args.ClusterName)),
+		ResourceGroupName:      args.ResourceGroupName,
+		Location:               pulumi.String(args.Location),
+		Kind:                   pulumi.String(azurefacts.ContainerInsightsDCRKind),
+		DataSources: &insights.DataCollectionRuleDataSourcesArgs{
+			Extensions: insights.ExtensionDataSourceArray{&insights.ExtensionDataSourceArgs{
+				Name:          pulumi.String(azurefacts.ContainerInsightsDataSource),
+				ExtensionName: pulumi.String(azurefacts.ContainerInsightsExtensionName),
+				Streams:       streams,
+				// Inventory every 5 minutes (the pod alerts look at 10-minute windows), all
+				// namespaces, container logs in the ContainerLogV2 schema.
+				ExtensionSettings: pulumi.Map{"dataCollectionSettings": pulumi.Map{
+					"interval": pulumi.String("5m"), "namespaceFilteringMode": pulumi.String("Off"),
+					"enableContainerLogV2": pulumi.Bool(true),
+				}},
+			}},
+		},
+		Destinations: &insights.DataCollectionRuleDestinationsArgs{
+			LogAnalytics: insights.LogAnalyticsDestinationArray{&insights.LogAnalyticsDestinationArgs{
+				Name: pulumi.String(destination), WorkspaceResourceId: args.WorkspaceID,
+			}},
+		},
+		DataFlows: insights.DataFlowArray{&insights.DataFlowArgs{
+			Streams: streams, Destinations: pulumi.StringArray{pulumi.String(destination)},
+		}},
+		Tags: pulumi.ToStringMap(args.Tags),
+	}, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = insights.NewDataCollectionRuleAssociation(ctx, name+"-association", &insights.DataCollectionRuleAssociationArgs{
+		AssociationName:      pulumi.String(azurefacts.ContainerInsightsAssociation),
+		ResourceUri:          args.ClusterID,
+		DataCollectionRuleId: rule.ID().ToStringOutput(),
+		Description:          pulumi.String("Container Insights for Metaflow; deleting this association stops the cluster's logs and the pod alerts."),
+	}, opts...)
+	return err
+}

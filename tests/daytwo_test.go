@@ -24,9 +24,11 @@ const (
 	tDiagnostic  = "azure-native:insights:DiagnosticSetting"
 	tLock        = "azure-native:authorization:ManagementLockByScope"
 	tMaintenance = "azure-native:containerservice/v20241001:MaintenanceConfiguration"
+	tDCR         = "azure-native:insights:DataCollectionRule"
+	tDCRA        = "azure-native:insights:DataCollectionRuleAssociation"
 )
 
-var dayTwoTypes = []string{tWorkspace, tActionGroup, tMetricAlert, tLogAlert, tDiagnostic}
+var dayTwoTypes = []string{tWorkspace, tActionGroup, tMetricAlert, tLogAlert, tDiagnostic, tDCR, tDCRA}
 
 func TestWorkspaceCarriesRetentionAndCap(t *testing.T) {
 	t.Parallel()
@@ -66,6 +68,38 @@ func TestContainerInsightsSendsToTheWorkspace(t *testing.T) {
 	}
 	if got := str(aks.Inputs, addon+".config."+azurefacts.ContainerInsightsAADAuthKey); got != "true" {
 		t.Errorf("Container Insights must sign in with the managed identity (useAADAuth true), got %q", got)
+	}
+}
+
+// With managed identity authentication the add-on sends only what a data collection rule
+// associated with the cluster names: the pod inventory and events the alerts query among them.
+func TestContainerInsightsRuleIsAssociatedWithTheCluster(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev")
+	ws := s.one(tWorkspace, "monitoring-workspace")
+	aks := s.one(tCluster, "aks")
+	rule := s.one(tDCR, "container-insights-rule")
+	dest := list(rule.Inputs, "destinations.logAnalytics")
+	if len(dest) != 1 || str(dest[0].ObjectValue(), "workspaceResourceId") != ws.ID {
+		t.Errorf("rule destinations = %v, want the workspace %s", dest, ws.ID)
+	}
+	ext := list(rule.Inputs, "dataSources.extensions")
+	if len(ext) != 1 || str(ext[0].ObjectValue(), "extensionName") != "ContainerInsights" {
+		t.Fatalf("rule data sources = %v", ext)
+	}
+	streams := strings_(list(ext[0].ObjectValue(), "streams"))
+	for _, want := range []string{"Microsoft-KubePodInventory", "Microsoft-KubeEvents", "Microsoft-ContainerLogV2"} {
+		if !slices.Contains(streams, want) {
+			t.Errorf("rule does not collect %s (collects %v)", want, streams)
+		}
+	}
+	flows := list(rule.Inputs, "dataFlows")
+	if len(flows) != 1 || !slices.Equal(strings_(list(flows[0].ObjectValue(), "streams")), streams) {
+		t.Errorf("data flows %v do not send the collected streams %v", flows, streams)
+	}
+	a := s.one(tDCRA, "container-insights-association")
+	if str(a.Inputs, "resourceUri") != aks.ID || str(a.Inputs, "dataCollectionRuleId") != rule.ID {
+		t.Errorf("association %v must tie rule %s to cluster %s", a.Inputs, rule.ID, aks.ID)
 	}
 }
 

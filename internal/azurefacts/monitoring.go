@@ -71,6 +71,29 @@ const (
 	ContainerInsightsAADAuthKey   = "useAADAuth"
 )
 
+// Container Insights with managed identity authentication collects what a data collection rule
+// associated with the cluster says. Names and shape from Microsoft's onboarding template,
+// microsoft/Docker-Provider scripts/onboarding/aks/onboarding-msi-bicep/existingClusterOnboarding.bicep
+// (commit 22adfe2dabbee25094984ee7673bd392c8717d97) and existingClusterParam.json (commit
+// 1669d2526afe3044ebedf1e6cd98485c18c06904): DCR "MSCI-<workspace region>-<cluster>" (at most 64
+// characters), kind Linux, extension data source "ContainerInsightsExtension" of extension
+// "ContainerInsights", association "ContainerInsightsExtension" on the cluster.
+const (
+	ContainerInsightsDCRPrefix     = "MSCI-"
+	ContainerInsightsDCRMaxLen     = 64
+	ContainerInsightsDCRKind       = "Linux"
+	ContainerInsightsExtensionName = "ContainerInsights"
+	ContainerInsightsDataSource    = "ContainerInsightsExtension"
+	ContainerInsightsAssociation   = "ContainerInsightsExtension"
+)
+
+// ContainerInsightsStreams are the streams the stack collects, a subset of the template's list:
+// container logs (ContainerLogV2 schema), the events and pod inventory the alerts query, and node
+// inventory. Metrics-heavy streams (Perf, InsightsMetrics) are left out to keep ingestion small.
+var ContainerInsightsStreams = []string{
+	"Microsoft-ContainerLogV2", "Microsoft-KubeEvents", "Microsoft-KubePodInventory", "Microsoft-KubeNodeInventory",
+}
+
 // AKS planned maintenance, from MicrosoftDocs/azure-aks-docs articles/aks/planned-maintenance.md
 // (commit 04921f5f14a6783d2038303b37d25f760e786488): the configuration names AKS reserves for
 // the auto-upgrade channel's and the node OS channel's schedules, and "use a maintenance window

@@ -104,6 +104,8 @@ var azureTokens = map[string]azureToken{
 	"azure-native:insights:ActionGroup":                                {resource: "Microsoft.Insights/actionGroups"},
 	"azure-native:insights:MetricAlert":                                {resource: "Microsoft.Insights/metricAlerts"},
 	"azure-native:insights:DiagnosticSetting":                          {resource: "Microsoft.Insights/diagnosticSettings"},
+	"azure-native:insights:DataCollectionRule":                         {resource: "Microsoft.Insights/dataCollectionRules"},
+	"azure-native:insights:DataCollectionRuleAssociation":              {resource: "Microsoft.Insights/dataCollectionRuleAssociations"},
 	"azure-native:insights/v20220801preview:ScheduledQueryRule":        {resource: "Microsoft.Insights/scheduledQueryRules"},
 	// Contributor lacks these (its NotActions exclude Microsoft.Authorization/*/Write and
 	// */Delete), which is why protectData's locks need the custom role or Owner.

@@ -211,6 +211,21 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 		set("name", str(in, "ruleName"))
 		return rgID() + "/providers/Microsoft.Insights/scheduledQueryRules/" + str(in, "ruleName"), nil
 
+	case "azure-native:insights:DataCollectionRule":
+		if err := need("resourceGroupName", "dataCollectionRuleName", "location"); err != nil {
+			return "", err
+		}
+		set("name", str(in, "dataCollectionRuleName"))
+		set("immutableId", "dcr-"+hash(str(in, "dataCollectionRuleName"))[:32])
+		return rgID() + "/providers/Microsoft.Insights/dataCollectionRules/" + str(in, "dataCollectionRuleName"), nil
+
+	case "azure-native:insights:DataCollectionRuleAssociation":
+		if err := need("resourceUri", "associationName", "dataCollectionRuleId"); err != nil {
+			return "", err
+		}
+		set("name", str(in, "associationName"))
+		return str(in, "resourceUri") + "/providers/Microsoft.Insights/dataCollectionRuleAssociations/" + str(in, "associationName"), nil
+
 	case "azure-native:insights:DiagnosticSetting":
 		// An extension resource: its ID hangs under the resource it watches.
 		if err := need("resourceUri", "name"); err != nil {

@@ -61,6 +61,12 @@ func declareDayTwo(ctx *pulumi.Context, s *settings.Settings, names naming.Names
 	if mon == nil {
 		return nil
 	}
+	if err := infra.NewContainerInsights(ctx, "container-insights", &infra.ContainerInsightsArgs{
+		ResourceGroupName: rg.Name, Location: s.Location, Tags: tags,
+		ClusterName: names.Cluster, ClusterID: cluster.ID.ToStringOutput(), WorkspaceID: mon.WorkspaceID,
+	}); err != nil {
+		return fmt.Errorf("declaring Container Insights' data collection: %w", err)
+	}
 	if err := infra.NewDiagnostics(ctx, "diagnostics", &infra.DiagnosticsArgs{
 		WorkspaceID: mon.WorkspaceID, ClusterID: cluster.ID.ToStringOutput(),
 		PostgresServerID: db.ServerID.ToStringOutput(), BlobServiceID: store.BlobServiceID.ToStringOutput(),

@@ -40,7 +40,7 @@ const (
 	maxAuthorizedRange = 200
 	// Log Analytics keeps Analytics tables 30 days by default and up to two years
 	// (azurefacts.LogAnalyticsRetention*).
-	maxDailyCapGB = 1000
+	maxDailyCapGB  = 1000
 	maxAlertEmails = 1000
 )
 
