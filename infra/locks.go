@@ -37,8 +37,8 @@ func NewDeleteLocks(ctx *pulumi.Context, name string, targets []LockTarget, opts
 			LockName: pulumi.String(DeleteLockName),
 			Scope:    t.Scope,
 			Level:    pulumi.String(azurefacts.LockCanNotDelete),
-			Notes: pulumi.String(fmt.Sprintf("protectData: %s must not be deleted by accident. To delete it on purpose set protectData to false and deploy (that lifts this lock), or az lock delete --name %s --resource <id>; see docs/operations.md#delete-locks.",
-				t.What, DeleteLockName)),
+			Notes: pulumi.String(fmt.Sprintf("protectData: %s must not be deleted by accident. To delete it on purpose set protectData to false and deploy (that lifts this lock); see docs/operations.md#delete-locks.",
+				t.What)),
 		}, opts...)
 		if err != nil {
 			return nil, err
