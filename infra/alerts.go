@@ -81,7 +81,7 @@ func NewAlerts(ctx *pulumi.Context, name string, args *AlertsArgs, opts ...pulum
 		description                      string
 	}{
 		{"pg-storage", azurefacts.PostgresMetricStorage, "Average", "PT15M", PostgresStoragePercent, 1,
-			fmt.Sprintf("PostgreSQL storage is above %d %%. A full server turns read-only and the Metaflow metadata service stops. Raise postgres.storageGb (a larger disk, no downtime) and deploy, or enable storage autogrow; see docs/operations.md#alerts.", PostgresStoragePercent)},
+			fmt.Sprintf("PostgreSQL storage is above %d %%. At 95 %% Azure switches the server to read-only and the Metaflow metadata service can no longer record runs. Raise postgres.storageGb (a larger disk, no downtime) and deploy, or enable storage autogrow; see docs/operations.md#alerts.", PostgresStoragePercent)},
 		{"pg-cpu", azurefacts.PostgresMetricCPU, "Average", PostgresCPUWindow, PostgresCPUPercent, 2,
 			fmt.Sprintf("PostgreSQL CPU has averaged above %d %% for 30 minutes. Check slow queries in the workspace (AzureDiagnostics, category PostgreSQLLogs); if the load is real, move postgres.sku to a larger size and deploy; see docs/operations.md#alerts.", PostgresCPUPercent)},
 		{"pg-connections", azurefacts.PostgresMetricConnections, "Maximum", "PT15M", ConnectionsThreshold(args.UserConnections), 2,
