@@ -50,3 +50,27 @@ func TestAdditionalProperties(t *testing.T) {
 		t.Errorf("a misspelt key outside an additionalProperties model passed: %v %v", vs, err)
 	}
 }
+
+// An extensible enum (the spec's modelAsString, recorded in spec-constraints.json) takes values
+// beyond those it lists; a closed one in the same request still refuses them.
+func TestExtensibleEnums(t *testing.T) {
+	t.Parallel()
+	const dcr = "azure-native:insights:DataCollectionRule"
+	c := contracts(t)
+	in := func(stream, kind string) resource.PropertyMap {
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"kind": kind,
+			"dataSources": map[string]any{"extensions": []any{map[string]any{
+				"name": "x", "extensionName": "ContainerInsights", "streams": []any{stream},
+			}}},
+			"dataFlows": []any{map[string]any{"streams": []any{stream}, "destinations": []any{"d"}}},
+		})
+	}
+	if vs, err := c.Check(dcr, in("Microsoft-KubePodInventory", "Linux")); err != nil || len(vs) != 0 {
+		t.Errorf("a stream outside the listed ones was refused: %v %v", vs, err)
+	}
+	vs, err := c.Check(dcr, in("Microsoft-KubePodInventory", "Plan9"))
+	if err != nil || len(vs) != 1 || vs[0].Code != CodeEnum || vs[0].Path != "kind" {
+		t.Errorf("kind (not recorded as extensible) took an unlisted value: %v %v", vs, err)
+	}
+}
