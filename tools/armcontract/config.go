@@ -36,6 +36,7 @@ const (
 	monitor      = sdk + "monitor/armmonitor"
 	logAnalytics = sdk + "operationalinsights/armoperationalinsights"
 	locks        = sdk + "resources/armlocks"
+	consumption  = sdk + "consumption/armconsumption/v2"
 	createOrUpd  = "createOrUpdateCreateRequest"
 	create       = "createCreateRequest"
 	azureNative  = "github.com/pulumi/pulumi-azure-native-sdk/"
@@ -84,6 +85,10 @@ var entries = []entry{
 	// sends 2021-06-01, v2.0.0 2025-07-01); azure-native has v20210601.
 	{"azure-native:operationalinsights/v20210601:Workspace", logAnalytics, "v1.2.0", "WorkspacesClient", createOrUpd},
 	{"azure-native:authorization:ManagementLockByScope", locks, "v1.2.0", "ManagementLocksClient", "createOrUpdateByScopeCreateRequest"},
+	// The default Budget (2023-05-01) has no served SDK module; armconsumption v2.0.0 sends
+	// 2024-08-01 and is served without its .info (hack/seed-modules.sh); azure-native
+	// consumption/v2@v2.90.0 has v20240801.
+	{"azure-native:consumption/v20240801:Budget", consumption, "v2.0.0", "BudgetsClient", createOrUpd},
 }
 
 // Tokens the stack sends whose API version no served Azure SDK for Go module carries, so they

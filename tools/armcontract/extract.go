@@ -282,9 +282,17 @@ func (p *pkg) request(client, fn string) (*request, error) {
 							return true
 						}
 						if unquote(k) == "api-version" {
-							if v, ok := n.Args[1].(*ast.BasicLit); ok {
+							switch v := n.Args[1].(type) {
+							case *ast.BasicLit:
 								r.APIVersion = unquote(v)
 								r.APIVersionLine = p.fset.Position(v.Pos()).Line
+							case *ast.Ident:
+								// TypeSpec-generated modules (armconsumption v2) name the
+								// version once: reqQP.Set("api-version", version20240801).
+								if c, ok := p.consts[v.Name]; ok {
+									r.APIVersion = c
+									r.APIVersionLine = p.fset.Position(v.Pos()).Line
+								}
 							}
 							return true
 						}
