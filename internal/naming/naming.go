@@ -26,7 +26,9 @@ const (
 	abbrDNSLink        = "vnetlink"
 	abbrWorkspace      = "log"
 	abbrActionGroup    = "ag"
-	app                = "metaflow"
+	// Budgets have no CAF abbreviation; the word is short enough.
+	abbrBudget = "budget"
+	app        = "metaflow"
 )
 
 const (
@@ -78,6 +80,8 @@ type Names struct {
 	// ActionGroup mails the alerts; ActionGroupShortName is what SMS and mails show.
 	ActionGroup          string
 	ActionGroupShortName string
+	// Budget is the monthly cost budget on the resource group (monitoring.monthlyBudget).
+	Budget string
 	// AlertPrefix starts every alert rule's name, so the rules of one stack sort together.
 	AlertPrefix string
 }
@@ -126,6 +130,8 @@ func For(in Input) (Names, error) {
 		// A workspace name is unique in its resource group only, so no hash is needed.
 		LogAnalyticsWorkspace: join(abbrWorkspace, base, in.Location),
 		ActionGroup:           join(abbrActionGroup, base),
+		// Unique in its scope (the resource group) only, like the workspace.
+		Budget: join(abbrBudget, base),
 		// Kept to 8 characters: the short name is shown in notifications and is short by rule.
 		ActionGroupShortName: app,
 		AlertPrefix:          base,
@@ -173,6 +179,7 @@ func (n Names) validate() error {
 		{"virtual network", n.VirtualNetwork, virtualNetworkRule},
 		{"AKS subnet", n.AKSSubnet, subnetRule},
 		{"Log Analytics workspace", n.LogAnalyticsWorkspace, workspaceRule},
+		{"budget", n.Budget, budgetRule},
 		{"PostgreSQL subnet", n.PostgresSubnet, subnetRule},
 		{"PostgreSQL private DNS zone", n.PostgresDNSZone, dnsZoneRule},
 		{"private DNS zone link", n.PostgresDNSLink, dnsLinkRule},
