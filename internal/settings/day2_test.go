@@ -22,6 +22,12 @@ func TestMonitoringAndMaintenanceDefaults(t *testing.T) {
 	if m.DailyCapGB != 0 {
 		t.Errorf("monitoring.dailyCapGb = %d; want 0 (no cap)", m.DailyCapGB)
 	}
+	if m.MonthlyBudget != 0 {
+		t.Errorf("monitoring.monthlyBudget = %d; want 0 (no budget)", m.MonthlyBudget)
+	}
+	if !s.Today().Equal(testDay.UTC()) {
+		t.Errorf("Today() = %s; want the day the settings were loaded on, %s", s.Today(), testDay)
+	}
 	if w.Window != (MaintenanceWindow{DayOfWeek: "Sunday", StartHour: 2, DurationHours: 4}) {
 		t.Errorf("maintenance.window = %+v", w.Window)
 	}
@@ -36,13 +42,13 @@ func TestMonitoringAndMaintenanceDefaults(t *testing.T) {
 func TestMonitoringAndMaintenanceRead(t *testing.T) {
 	t.Parallel()
 	s, err := load(with(map[string]string{
-		"metaflow-azure:monitoring":  `{"retentionDays":90,"dailyCapGb":2,"alertEmails":["a@example.com","b@example.org"]}`,
+		"metaflow-azure:monitoring":  `{"retentionDays":90,"dailyCapGb":2,"alertEmails":["a@example.com","b@example.org"],"monthlyBudget":750}`,
 		"metaflow-azure:maintenance": `{"window":{"dayOfWeek":"Wednesday","startHour":23,"durationHours":6},"nodeOsChannel":"SecurityPatch"}`,
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.Monitoring; got.RetentionDays != 90 || got.DailyCapGB != 2 || !slices.Equal(got.AlertEmails, []string{"a@example.com", "b@example.org"}) {
+	if got := s.Monitoring; got.RetentionDays != 90 || got.DailyCapGB != 2 || got.MonthlyBudget != 750 || !slices.Equal(got.AlertEmails, []string{"a@example.com", "b@example.org"}) {
 		t.Errorf("monitoring = %+v", got)
 	}
 	if got := s.Maintenance; got.Window != (MaintenanceWindow{"Wednesday", 23, 6}) || got.NodeOSChannel != "SecurityPatch" {
@@ -61,6 +67,8 @@ func TestMonitoringAndMaintenanceRefused(t *testing.T) {
 		{"monitoring", `{"retentionDays":7}`, "metaflow-azure:monitoring.retentionDays: 7 must be between 30 and 730 days"},
 		{"monitoring", `{"retentionDays":731}`, "metaflow-azure:monitoring.retentionDays: 731 must be between 30 and 730 days"},
 		{"monitoring", `{"dailyCapGb":-1}`, "metaflow-azure:monitoring.dailyCapGb: -1 must be between 0 (no cap)"},
+		{"monitoring", `{"monthlyBudget":-100}`, "metaflow-azure:monitoring.monthlyBudget: -100 must be 0 (no budget) or a positive amount in the subscription's billing currency"},
+		{"monitoring", `{"monthlyBudget":99.5}`, "metaflow-azure:monitoring.monthlyBudget"},
 		{"maintenance", `{"window":{"dayOfWeek":"Sun"}}`, `metaflow-azure:maintenance.window.dayOfWeek: "Sun" must be one of Sunday, Monday`},
 		{"maintenance", `{"window":{"startHour":24}}`, "metaflow-azure:maintenance.window.startHour: 24 must be an hour of the day (UTC), 0–23"},
 		{"maintenance", `{"window":{"startHour":-1}}`, "metaflow-azure:maintenance.window.startHour: -1 must be an hour"},
@@ -80,5 +88,19 @@ func TestMonitoringDisabledSkipsChecks(t *testing.T) {
 	t.Parallel()
 	if _, err := load(with(map[string]string{"metaflow-azure:monitoring": `{"enabled":false,"retentionDays":1,"alertEmails":["x"]}`})); err != nil {
 		t.Errorf("disabled monitoring still checked: %v", err)
+	}
+}
+
+// A budget goes to the alert receivers; without them it is not declared, and the warning says so.
+func TestMonthlyBudgetWithoutReceiversWarns(t *testing.T) {
+	t.Parallel()
+	s, err := load(with(map[string]string{"metaflow-azure:monitoring": `{"monthlyBudget":500}`}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(s.Warnings(), func(x string) bool {
+		return strings.HasPrefix(x, "monitoring.alertEmails: is empty, so no action group, no alerts and no budget (monitoring.monthlyBudget) are declared")
+	}) {
+		t.Errorf("no warning that the budget is not declared: %q", s.Warnings())
 	}
 }

@@ -4,6 +4,8 @@
 // It imports no Pulumi or Azure SDK, so its tests run in milliseconds.
 package settings
 
+import "time"
+
 // Project is the Pulumi project name; config keys live under "<Project>:".
 const Project = "metaflow-azure"
 
@@ -33,10 +35,17 @@ type Settings struct {
 	Monitoring  Monitoring  `json:"monitoring"`
 	Maintenance Maintenance `json:"maintenance"`
 
+	// today is the day the settings were loaded (UTC): versions were checked against it, and a
+	// budget created now starts in its month.
+	today time.Time
+
 	// warnings are what validation found worth saying but not refusing: a version near the
 	// end of its support, a region whose capabilities the stack cannot confirm.
 	warnings []string
 }
+
+// Today is the day the settings were loaded, in UTC.
+func (s *Settings) Today() time.Time { return s.today }
 
 // Warnings are the validation warnings, each starting with the key it is about.
 func (s *Settings) Warnings() []string { return s.warnings }
@@ -216,9 +225,14 @@ type Monitoring struct {
 	// DailyCapGB stops ingestion for the rest of the day once this many GB arrived; 0 means no
 	// cap. Default: 0 (dev stacks set a small cap).
 	DailyCapGB int `json:"dailyCapGb"`
-	// AlertEmails receive every alert; with none, no action group and no alerts are declared
-	// (a warning says so).
+	// AlertEmails receive every alert; with none, no action group, no alerts and no budget are
+	// declared (a warning says so).
 	AlertEmails []string `json:"alertEmails"`
+	// MonthlyBudget is a Cost Management budget on the resource group, in whole units of the
+	// subscription's billing currency, that mails AlertEmails (through the action group) when the
+	// month's actual or forecast cost passes 80 % and 100 % of it; 0 declares no budget.
+	// Default: 0 (an amount only makes sense per subscription and stack).
+	MonthlyBudget int `json:"monthlyBudget"`
 }
 
 // Maintenance configures when Azure may patch the cluster and the database.

@@ -493,7 +493,13 @@ func (p *problems) monitoring(m *Monitoring) {
 	if c := m.DailyCapGB; c < 0 || c > maxDailyCapGB {
 		p.add("monitoring.dailyCapGb", "%d must be between 0 (no cap) and %d GB a day", c, maxDailyCapGB)
 	}
+	if b := m.MonthlyBudget; b < 0 {
+		p.add("monitoring.monthlyBudget", "%d must be 0 (no budget) or a positive amount in the subscription's billing currency, such as 500", b)
+	}
 	switch {
+	case len(m.AlertEmails) == 0 && m.MonthlyBudget > 0:
+		// A budget nobody hears from is no budget: it goes to the same receivers as the alerts.
+		p.warn("monitoring.alertEmails", "is empty, so no action group, no alerts and no budget (monitoring.monthlyBudget) are declared (logs and metrics still reach the workspace); add an address: pulumi config set --path 'monitoring.alertEmails[0]' ops@example.com")
 	case len(m.AlertEmails) == 0:
 		// Logs still flow; alerts nobody receives are no alerts, so none are declared.
 		p.warn("monitoring.alertEmails", "is empty, so no action group and no alerts are declared (logs and metrics still reach the workspace); add an address: pulumi config set --path 'monitoring.alertEmails[0]' ops@example.com")
