@@ -1,9 +1,11 @@
 package tests
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
@@ -26,9 +28,10 @@ const (
 	tMaintenance = "azure-native:containerservice/v20241001:MaintenanceConfiguration"
 	tDCR         = "azure-native:insights:DataCollectionRule"
 	tDCRA        = "azure-native:insights:DataCollectionRuleAssociation"
+	tBudget      = "azure-native:consumption/v20240801:Budget"
 )
 
-var dayTwoTypes = []string{tWorkspace, tActionGroup, tMetricAlert, tLogAlert, tDiagnostic, tDCR, tDCRA}
+var dayTwoTypes = []string{tWorkspace, tActionGroup, tMetricAlert, tLogAlert, tDiagnostic, tDCR, tDCRA, tBudget}
 
 func TestWorkspaceCarriesRetentionAndCap(t *testing.T) {
 	t.Parallel()
@@ -354,7 +357,7 @@ func TestMonitoringDisabledDeclaresNone(t *testing.T) {
 func TestNoAlertEmailsDeclaresNoAlerts(t *testing.T) {
 	t.Parallel()
 	s := runStack(t, "dev", "monitoring.alertEmails=[]")
-	for _, typ := range []string{tActionGroup, tMetricAlert, tLogAlert} {
+	for _, typ := range []string{tActionGroup, tMetricAlert, tLogAlert, tBudget} {
 		if n := len(s.all(typ)); n != 0 {
 			t.Errorf("no alert emails, yet %d %s", n, typ)
 		}
@@ -373,6 +376,7 @@ func TestBadDayTwoSettingsDeclareNothing(t *testing.T) {
 		"monitoring.retentionDays=10":         "metaflow-azure:monitoring.retentionDays",
 		"maintenance.nodeOsChannel=Unmanaged": "metaflow-azure:maintenance.nodeOsChannel",
 		"maintenance.window.dayOfWeek=Funday": "metaflow-azure:maintenance.window.dayOfWeek",
+		"monitoring.monthlyBudget=-500":       "metaflow-azure:monitoring.monthlyBudget",
 	} {
 		s, err := tryStack("dev", override)
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -408,8 +412,121 @@ func TestDayTwoFactsAreInTheContract(t *testing.T) {
 		check(tMaintenance, resource.NewPropertyMapFromMap(map[string]any{"maintenanceWindow": map[string]any{
 			"schedule": map[string]any{"weekly": map[string]any{"dayOfWeek": day, "intervalWeeks": 1}}, "startTime": "02:00", "durationHours": 4}}))
 	}
+	notifications := map[string]any{}
+	for _, typ := range []string{azurefacts.BudgetThresholdActual, azurefacts.BudgetThresholdForecasted} {
+		notifications[typ] = map[string]any{
+			"enabled": true, "operator": azurefacts.BudgetOperatorGreaterThan, "threshold": 80.0, "thresholdType": typ,
+			"contactEmails": []any{}, "contactGroups": []any{"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/actionGroups/ag"},
+		}
+	}
+	check(tBudget, resource.NewPropertyMapFromMap(map[string]any{
+		"scope": "/subscriptions/s/resourceGroups/rg", "budgetName": "b", "amount": 500.0,
+		"category": azurefacts.BudgetCategoryCost, "timeGrain": azurefacts.BudgetTimeGrainMonthly,
+		"timePeriod": map[string]any{"startDate": azurefacts.BudgetStart(time.Now())}, "notifications": notifications,
+	}))
 	if c := infra.ConnectionsThreshold(35); c != 28 {
 		t.Errorf("ConnectionsThreshold(35) = %v, want 28", c)
+	}
+}
+
+// The monthly budget: on the resource group, in the stack's amount, reset monthly, from the first
+// of the month it was created in, telling the alert receivers at 80 % and 100 % of it, actual
+// and forecast.
+func TestBudgetOnTheResourceGroup(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		stack, name string
+		amount      float64
+	}{
+		{"dev", "budget-mfdemo-metaflow-dev", 500},
+		{"prod", "budget-acme-metaflow-prod", 10000},
+	} {
+		before := time.Now()
+		s := runStack(t, tc.stack)
+		after := time.Now()
+		rg := s.one(tRG, "metaflow")
+		ag := s.one(tActionGroup, "monitoring-action-group")
+		b := s.one(tBudget, "budget")
+		if got := str(b.Inputs, "scope"); got != rg.ID {
+			t.Errorf("%s: budget scope = %q, want the resource group %q", tc.stack, got, rg.ID)
+		}
+		if want := rg.ID + "/providers/Microsoft.Consumption/budgets/" + tc.name; b.ID != want {
+			t.Errorf("%s: budget ID = %q, want %q", tc.stack, b.ID, want)
+		}
+		if got := str(b.Inputs, "budgetName"); got != tc.name {
+			t.Errorf("%s: budget name = %q, want %q", tc.stack, got, tc.name)
+		}
+		if got := num(b.Inputs, "amount"); got != tc.amount {
+			t.Errorf("%s: budget amount = %v, want %v", tc.stack, got, tc.amount)
+		}
+		if got := str(b.Inputs, "category"); got != "Cost" {
+			t.Errorf("%s: budget category = %q, want Cost", tc.stack, got)
+		}
+		if got := str(b.Inputs, "timeGrain"); got != "Monthly" {
+			t.Errorf("%s: budget timeGrain = %q, want Monthly", tc.stack, got)
+		}
+		// The first of the current month (UTC), the only start Azure takes for a new budget.
+		start := str(b.Inputs, "timePeriod.startDate")
+		if want1, want2 := azurefacts.BudgetStart(before), azurefacts.BudgetStart(after); start != want1 && start != want2 {
+			t.Errorf("%s: budget startDate = %q, want %q", tc.stack, start, want1)
+		}
+		if d, err := time.Parse(time.RFC3339, start); err != nil || d.Day() != 1 || d.Hour() != 0 {
+			t.Errorf("%s: budget startDate %q is not the first of a month at 00:00 UTC (%v)", tc.stack, start, err)
+		}
+		// Azure refuses a changed start date: the one the budget was created with is kept.
+		if !slices.Contains(b.IgnoreChanges, "timePeriod") {
+			t.Errorf("%s: budget ignoreChanges = %v, want timePeriod (the start date of its creation stays)", tc.stack, b.IgnoreChanges)
+		}
+		if _, ok := prop(b.Inputs, "timePeriod.endDate"); ok {
+			t.Errorf("%s: budget sends an end date; Azure's default (ten years) is meant", tc.stack)
+		}
+		notes, _ := prop(b.Inputs, "notifications")
+		if !notes.IsObject() {
+			t.Fatalf("%s: budget has no notifications: %v", tc.stack, b.Inputs)
+		}
+		seen := map[string]bool{}
+		for key, n := range notes.ObjectValue() {
+			m := n.ObjectValue()
+			typ, threshold := str(m, "thresholdType"), num(m, "threshold")
+			seen[fmt.Sprintf("%s %.0f", typ, threshold)] = true
+			if on, _ := boolean(m, "enabled"); !on {
+				t.Errorf("%s: budget notification %s disabled", tc.stack, key)
+			}
+			if got := str(m, "operator"); got != "GreaterThan" {
+				t.Errorf("%s: budget notification %s operator = %q, want GreaterThan", tc.stack, key, got)
+			}
+			if got := strings_(list(m, "contactGroups")); !slices.Equal(got, []string{ag.ID}) {
+				t.Errorf("%s: budget notification %s goes to %v, want the action group %s", tc.stack, key, got, ag.ID)
+			}
+			if v, ok := prop(m, "contactEmails"); !ok || !v.IsArray() {
+				t.Errorf("%s: budget notification %s lacks contactEmails, which the API requires", tc.stack, key)
+			}
+		}
+		var want []string
+		for _, typ := range []string{"Actual", "Forecasted"} {
+			for _, p := range []float64{80, 100} {
+				want = append(want, fmt.Sprintf("%s %.0f", typ, p))
+			}
+		}
+		for _, w := range want {
+			if !seen[w] {
+				t.Errorf("%s: budget has no notification at %s %% (has %v)", tc.stack, w, seen)
+			}
+		}
+		if len(seen) != len(want) || len(notes.ObjectValue()) != len(want) {
+			t.Errorf("%s: budget notifications %v, want exactly %v", tc.stack, seen, want)
+		}
+	}
+}
+
+func TestNoBudgetAtZero(t *testing.T) {
+	t.Parallel()
+	s := runStack(t, "dev", "monitoring.monthlyBudget=0")
+	if n := len(s.all(tBudget)); n != 0 {
+		t.Errorf("monitoring.monthlyBudget 0 still declares %d budgets", n)
+	}
+	if len(s.all(tActionGroup)) != 1 || len(s.all(tMetricAlert)) == 0 {
+		t.Error("the alerts do not depend on the budget")
 	}
 }
 

@@ -110,6 +110,10 @@ var azureTokens = map[string]azureToken{
 	// Contributor lacks these (its NotActions exclude Microsoft.Authorization/*/Write and
 	// */Delete), which is why protectData's locks need the custom role or Owner.
 	"azure-native:authorization:ManagementLockByScope": {resource: "Microsoft.Authorization/locks"},
+	// Budgets: Microsoft.Consumption/budgets/read|write|delete (Azure's resource provider
+	// operations, Microsoft.Consumption section of
+	// https://learn.microsoft.com/azure/role-based-access-control/permissions/management-and-governance).
+	"azure-native:consumption/v20240801:Budget": {resource: "Microsoft.Consumption/budgets"},
 
 	// Functions (invokes) the program calls.
 	"azure-native:containerservice/v20241001:listManagedClusterUserCredentials": {extra: []extraAction{

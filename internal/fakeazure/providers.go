@@ -234,6 +234,27 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 		set("name", str(in, "name"))
 		return str(in, "resourceUri") + "/providers/Microsoft.Insights/diagnosticSettings/" + str(in, "name"), nil
 
+	case "azure-native:consumption/v20240801:Budget":
+		// An extension resource of its scope (here the resource group); Azure computes the
+		// spend so far and the forecast.
+		if err := need("scope", "budgetName", "amount", "category", "timeGrain", "timePeriod"); err != nil {
+			return "", err
+		}
+		// "Must have at least one contact email or contact group specified at the Subscription
+		// or Resource Group scopes" (Notification.contactEmails, Consumption 2024-08-01).
+		if n := in["notifications"]; n.IsObject() {
+			for key, v := range n.ObjectValue() {
+				if !v.IsObject() || (len(arr(v.ObjectValue(), "contactEmails")) == 0 && len(arr(v.ObjectValue(), "contactGroups")) == 0) {
+					return "", fmt.Errorf("fakeazure: %s %q: notification %s has neither contactEmails nor contactGroups", typ, name, key)
+				}
+			}
+		}
+		set("name", str(in, "budgetName"))
+		set("type", "Microsoft.Consumption/budgets")
+		set("currentSpend", map[string]any{"amount": 0.0, "unit": "EUR"})
+		set("forecastSpend", map[string]any{"amount": 0.0, "unit": "EUR"})
+		return str(in, "scope") + "/providers/Microsoft.Consumption/budgets/" + str(in, "budgetName"), nil
+
 	case "azure-native:authorization:ManagementLockByScope":
 		if err := need("scope", "level", "lockName"); err != nil {
 			return "", err

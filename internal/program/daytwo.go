@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"metaflow-azure/infra"
+	"metaflow-azure/internal/azurefacts"
 	"metaflow-azure/internal/dbpool"
 	"metaflow-azure/internal/naming"
 	"metaflow-azure/internal/settings"
@@ -42,7 +43,7 @@ func declareMonitoring(ctx *pulumi.Context, s *settings.Settings, names naming.N
 
 // declareDayTwo declares what keeps the deployed stack operable (issue 14): AKS planned
 // maintenance, delete locks on the data (protectData), and with monitoring the diagnostic
-// settings and alerts.
+// settings, the alerts and the monthly budget (both need the action group).
 func declareDayTwo(ctx *pulumi.Context, s *settings.Settings, names naming.Names, rg *infra.ResourceGroup, tags map[string]string,
 	mon *monitoring, window infra.MaintenanceWindow, store *infra.Datastore, db *infra.Database, cluster *infra.Cluster) error {
 	if err := infra.NewClusterMaintenance(ctx, "aks-maintenance", &infra.ClusterMaintenanceArgs{
@@ -88,6 +89,14 @@ func declareDayTwo(ctx *pulumi.Context, s *settings.Settings, names naming.Names
 		TaskNamespace: s.Metaflow.TaskNamespace,
 	}); err != nil {
 		return fmt.Errorf("declaring the alerts: %w", err)
+	}
+	if s.Monitoring.MonthlyBudget > 0 {
+		if err := infra.NewBudget(ctx, "budget", &infra.BudgetArgs{
+			Scope: rg.ID.ToStringOutput(), Name: names.Budget, Amount: s.Monitoring.MonthlyBudget,
+			StartDate: azurefacts.BudgetStart(s.Today()), ActionGroupID: mon.ActionGroupID,
+		}); err != nil {
+			return fmt.Errorf("declaring the monthly budget: %w", err)
+		}
 	}
 	return nil
 }
