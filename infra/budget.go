@@ -38,10 +38,10 @@ func budgetNotificationKey(thresholdType string, percent float64) string {
 // NewBudget declares a monthly Cost Management budget on the resource group with a notification
 // for each of BudgetThresholds, on the actual and on the forecast cost, to the action group.
 //
-// Azure takes a new budget's start date only in the current month, and refuses a changed one,
-// so the start is the first of the month of the first deployment and Pulumi ignores later
-// differences (ignoreChanges on timePeriod): an `up` next month shows no change, and changing
-// the amount sends the date the budget was created with.
+// Azure takes the first of a month as start, a past one only within the time grain (the current
+// month), so the start is the first of the month of the first deployment, and Pulumi ignores
+// later differences (ignoreChanges on timePeriod): an `up` next month neither moves the budget's
+// start nor shows a change, and changing the amount sends the date the budget was created with.
 func NewBudget(ctx *pulumi.Context, name string, args *BudgetArgs, opts ...pulumi.ResourceOption) error {
 	if args == nil || args.Scope == nil || args.ActionGroupID == nil {
 		return fmt.Errorf("internal-error: Budget: scope and action group are required")
