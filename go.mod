@@ -4,11 +4,14 @@ go 1.26.6
 
 require (
 	github.com/pulumi/pulumi-azure-native-sdk/authorization/v2 v2.92.0
+	github.com/pulumi/pulumi-azure-native-sdk/consumption/v2 v2.90.0
 	github.com/pulumi/pulumi-azure-native-sdk/containerregistry/v2 v2.90.0
 	github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2 v2.88.0
 	github.com/pulumi/pulumi-azure-native-sdk/dbforpostgresql/v2 v2.88.0
+	github.com/pulumi/pulumi-azure-native-sdk/insights/v2 v2.90.0
 	github.com/pulumi/pulumi-azure-native-sdk/managedidentity/v2 v2.81.0
 	github.com/pulumi/pulumi-azure-native-sdk/network/v2 v2.92.0
+	github.com/pulumi/pulumi-azure-native-sdk/operationalinsights/v2 v2.90.0
 	github.com/pulumi/pulumi-azure-native-sdk/resources/v2 v2.92.0
 	github.com/pulumi/pulumi-azure-native-sdk/storage/v2 v2.92.0
 	github.com/pulumi/pulumi-azuread/sdk/v5 v5.53.7

@@ -16,6 +16,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 data="$root/internal/armcontract/data"
 gen() { (cd "$root/tools/armcontract" && GOFLAGS="${GOFLAGS:-} -mod=readonly" go run . -repo "$root" "$@"); }
+# Some pinned SDK modules are served without their .info file; seed them first (go verifies
+# them against tools/armcontract/go.sum). A no-op once they are in the module cache.
+"$root/hack/seed-modules.sh" "$root/tools/armcontract/go.sum"
 
 case "${1:-}" in
 refresh)

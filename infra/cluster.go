@@ -77,6 +77,13 @@ type ClusterArgs struct {
 	TaskPool   NodePoolArgs
 	// ExtraPools are GPU, Spot or other task pools, each User mode and able to scale to zero.
 	ExtraPools []ExtraPoolArgs
+
+	// Day-2 operations (issue 14). NodeOSUpgradeChannel keeps nodes patched (NodeImage or
+	// SecurityPatch); empty leaves AKS's default.
+	NodeOSUpgradeChannel string
+	// ContainerInsightsWorkspaceID turns on Container Insights to that Log Analytics
+	// workspace; nil leaves it off.
+	ContainerInsightsWorkspaceID pulumi.StringInput
 }
 
 // Cluster is an AKS cluster with a user-assigned control-plane identity that may join the node
@@ -194,7 +201,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 			WorkloadIdentity: &containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs{Enabled: pulumi.Bool(true)},
 		},
 		// The minor version is pinned by setting; the channel may apply patches within it.
-		AutoUpgradeProfile: &containerservice.ManagedClusterAutoUpgradeProfileArgs{UpgradeChannel: pulumi.String(args.UpgradeChannel)},
+		AutoUpgradeProfile: &containerservice.ManagedClusterAutoUpgradeProfileArgs{
+			UpgradeChannel:       pulumi.String(args.UpgradeChannel),
+			NodeOSUpgradeChannel: stringOrNil(args.NodeOSUpgradeChannel),
+		},
+		AddonProfiles: containerInsights(args.ContainerInsightsWorkspaceID),
 		AgentPoolProfiles: containerservice.ManagedClusterAgentPoolProfileArray{
 			&containerservice.ManagedClusterAgentPoolProfileArgs{
 				Name:              pulumi.String(system.Name),
@@ -353,4 +364,28 @@ func DNSServiceIP(serviceCIDR string) (string, error) {
 		return "", fmt.Errorf("service CIDR %q is too small for the DNS service address (the tenth address); use /28 or larger", serviceCIDR)
 	}
 	return addr.String(), nil
+}
+
+func stringOrNil(v string) pulumi.StringPtrInput {
+	if v == "" {
+		return nil
+	}
+	return pulumi.String(v)
+}
+
+// containerInsights is the Container Insights add-on to a workspace, signing in with the
+// cluster's managed identity (legacy workspace-key authentication is retired); nil without one.
+func containerInsights(workspaceID pulumi.StringInput) containerservice.ManagedClusterAddonProfileMapInput {
+	if workspaceID == nil {
+		return nil
+	}
+	return containerservice.ManagedClusterAddonProfileMap{
+		azurefacts.ContainerInsightsAddon: &containerservice.ManagedClusterAddonProfileArgs{
+			Enabled: pulumi.Bool(true),
+			Config: pulumi.StringMap{
+				azurefacts.ContainerInsightsWorkspaceKey: workspaceID,
+				azurefacts.ContainerInsightsAADAuthKey:   pulumi.String("true"),
+			},
+		},
+	}
 }

@@ -7,6 +7,8 @@ import (
 	dbforpostgresql "github.com/pulumi/pulumi-azure-native-sdk/dbforpostgresql/v2/v20240801"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"metaflow-azure/internal/azurefacts"
 )
 
 // PostgresPort is the port Flexible Server listens on.
@@ -41,6 +43,10 @@ type DatabaseArgs struct {
 	DNSLink pulumi.Resource
 
 	ProtectData bool
+
+	// MaintenanceWindow, when set, is the server's custom maintenance window (UTC): Azure then
+	// patches it in that slot rather than whenever it likes.
+	MaintenanceWindow *MaintenanceWindow
 }
 
 // Database is a PostgreSQL Flexible Server reachable only inside the VNet, with TLS required, a
@@ -54,6 +60,8 @@ type Database struct {
 	DatabaseName  pulumi.StringOutput
 	AdminLogin    string
 	AdminPassword pulumi.StringOutput // secret
+	// ServerID is the server's ARM ID: the scope of its alerts, diagnostics and delete lock.
+	ServerID pulumi.IDOutput
 	// Ready is the last resource that must exist before clients connect (the database itself,
 	// after the server's TLS settings).
 	Ready pulumi.Resource
@@ -141,7 +149,8 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 			DelegatedSubnetResourceId:   args.DelegatedSubnetID,
 			PrivateDnsZoneArmResourceId: args.PrivateDNSZoneID,
 		},
-		Tags: pulumi.ToStringMap(args.Tags),
+		MaintenanceWindow: postgresMaintenance(args.MaintenanceWindow),
+		Tags:              pulumi.ToStringMap(args.Tags),
 	}, append(dataProtection(args.ProtectData), parent,
 		pulumi.DependsOn([]pulumi.Resource{args.DNSLink}),
 		pulumi.AdditionalSecretOutputs([]string{"administratorLoginPassword"}),
@@ -183,6 +192,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	}
 
 	c.ServerName = server.Name
+	c.ServerID = server.ID()
 	c.Host = server.FullyQualifiedDomainName
 	c.DatabaseName = db.Name
 	c.AdminPassword = pulumi.ToSecret(adminPassword).(pulumi.StringOutput)
@@ -223,3 +233,18 @@ func BreakAlphanumericRuns(password string) string {
 
 // passwordSeparator is one of passwordSpecials.
 const passwordSeparator = '.'
+
+// postgresMaintenance is PostgreSQL's custom maintenance window for a weekly window; nil (the
+// system-managed window) without one. dayOfWeek numbers the days from Sunday = 0 (azurefacts).
+func postgresMaintenance(w *MaintenanceWindow) dbforpostgresql.MaintenanceWindowPtrInput {
+	if w == nil {
+		return nil
+	}
+	day, _ := azurefacts.WeekdayNumber(w.DayOfWeek)
+	return &dbforpostgresql.MaintenanceWindowArgs{
+		CustomWindow: pulumi.String("Enabled"),
+		DayOfWeek:    pulumi.Int(day),
+		StartHour:    pulumi.Int(w.StartHour),
+		StartMinute:  pulumi.Int(0),
+	}
+}

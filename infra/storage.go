@@ -36,6 +36,9 @@ type Datastore struct {
 	ContainerName pulumi.StringOutput
 	// ContainerID is the ARM ID of the container: the scope of data-plane role assignments.
 	ContainerID pulumi.IDOutput
+	// BlobServiceID is the blob service's ARM ID (<account>/blobServices/default): the scope
+	// of the blob diagnostic setting.
+	BlobServiceID pulumi.IDOutput
 }
 
 // NewDatastore declares the storage account and container.
@@ -105,6 +108,7 @@ func NewDatastore(ctx *pulumi.Context, name string, args *DatastoreArgs, opts ..
 	c.BlobEndpoint = account.PrimaryEndpoints.Blob()
 	c.ContainerName = container.Name
 	c.ContainerID = container.ID()
+	c.BlobServiceID = blobService.ID()
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"accountName":   c.AccountName,
 		"accountId":     c.AccountID,

@@ -156,6 +156,9 @@ func (rc *resourceContract) object(prefix, modelName string, in resource.Propert
 			continue
 		}
 		f, holder, flat, ok := rc.field(modelName, string(k))
+		if !ok && rc.file.Models[modelName].AdditionalProperties {
+			continue
+		}
 		if !ok {
 			msg := fmt.Sprintf("Could not find member '%s' on object of type '%s'", k, modelName)
 			if near := rc.nearest(modelName, string(k)); near != "" {
@@ -222,13 +225,22 @@ func (rc *resourceContract) value(p, typ string, v resource.PropertyValue, out *
 		}
 	case strings.HasPrefix(typ, "enum:"):
 		name := strings.TrimPrefix(typ, "enum:")
-		if !v.IsString() {
+		allowed := rc.file.Enums[name]
+		// The SDK's integer enums (AlertSeverity 0–4, CapacityReservationLevel) are integers on
+		// the wire; the data records every enum's values as text.
+		if v.IsNumber() && integerEnum(allowed) {
+			n := v.NumberValue()
+			if n != math.Trunc(n) {
+				bad("integer")
+				return
+			}
+			v = resource.NewStringProperty(strconv.FormatFloat(n, 'f', -1, 64))
+		} else if !v.IsString() {
 			bad("string")
 			return
 		}
-		allowed := rc.file.Enums[name]
 		s := v.StringValue()
-		found := len(allowed) == 0
+		found := len(allowed) == 0 || rc.openEnum(p)
 		for _, a := range allowed {
 			if strings.EqualFold(a, s) { // ARM compares enum values case-insensitively
 				found = true
@@ -361,4 +373,14 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// integerEnum tells an enum whose values are all whole numbers (an integer enum in the spec).
+func integerEnum(values []string) bool {
+	for _, v := range values {
+		if _, err := strconv.Atoi(v); err != nil {
+			return false
+		}
+	}
+	return len(values) > 0
 }

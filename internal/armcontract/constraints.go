@@ -24,7 +24,10 @@ type constraint struct {
 	MaxLength    *int     `json:"maxLength"`
 	Minimum      *float64 `json:"minimum"`
 	Maximum      *float64 `json:"maximum"`
-	Source       string   `json:"source"`
+	// ModelAsString is the spec's x-ms-enum modelAsString: true: the enum lists the values
+	// known when the spec was written and the service takes others (the SDK cannot tell).
+	ModelAsString bool   `json:"modelAsString,omitempty"`
+	Source        string `json:"source"`
 
 	re *regexp.Regexp
 }
@@ -49,7 +52,7 @@ func (c *Contracts) addConstraints(b []byte) error {
 			}
 			k.re = re
 		}
-		if k.Pattern == nil && k.MinLength == nil && k.MaxLength == nil && k.Minimum == nil && k.Maximum == nil {
+		if k.Pattern == nil && k.MinLength == nil && k.MaxLength == nil && k.Minimum == nil && k.Maximum == nil && !k.ModelAsString {
 			return fmt.Errorf("%s: constrains nothing", where)
 		}
 		for _, rc := range c.byToken {
@@ -173,3 +176,13 @@ var index = regexp.MustCompile(`\[\d+\]`)
 
 // shapePath turns "properties.agentPoolProfiles[0].name" into "properties.agentPoolProfiles[].name".
 func shapePath(p string) string { return index.ReplaceAllString(p, "[]") }
+
+// openEnum reports whether the spec marks the enum at this ARM path modelAsString (extensible).
+func (rc *resourceContract) openEnum(armPath string) bool {
+	for _, k := range rc.constraints[shapePath(armPath)] {
+		if k.ModelAsString {
+			return true
+		}
+	}
+	return false
+}

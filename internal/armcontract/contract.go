@@ -92,6 +92,8 @@ type queryParam struct {
 
 type model struct {
 	Fields []field `json:"fields"`
+	// AdditionalProperties: keys outside the schema are accepted (spec additionalProperties).
+	AdditionalProperties bool `json:"additionalProperties"`
 }
 
 type field struct {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"metaflow-azure/infra"
 	"metaflow-azure/internal/settings"
 )
 
@@ -17,11 +18,20 @@ func newDestroyCommand(o *Options) *cobra.Command {
 		Long: `Deletes the stack's resources; the stack itself (config, history) stays in the backend.
 
 Refuses while the stack's protectData setting is on (the default), because that protects the
-datastore and the database. To destroy such a stack, turn the protection off and deploy that
-first:
+datastore and the database: Pulumi's protect and retainOnDelete, and Azure delete locks
+(CanNotDelete, named ` + infra.DeleteLockName + `) on the storage account and the PostgreSQL
+server, which stop the portal, the Azure CLI and every other tool from deleting them. To destroy
+such a stack on purpose, turn the protection off and deploy that first; that up lifts the
+locks and the protection:
   pulumi config set protectData false --stack <stack>
   metaflow-azure up --stack <stack>
   metaflow-azure destroy --stack <stack>
+To lift a lock by hand instead (for example to delete the server from the portal), someone with
+Microsoft.Authorization/locks/delete (Owner, User Access Administrator or the deployer role) runs:
+  az lock delete --ids "$(az lock show --name ` + infra.DeleteLockName + ` --resource-group <group> \
+    --resource-type Microsoft.Storage/storageAccounts --resource-name <account> --output tsv --query id)"
+  (for the server: --resource-type Microsoft.DBforPostgreSQL/flexibleServers --resource-name <server>)
+and the next up with protectData on sets it again (docs/operations.md, "Delete locks").
 
 Without --yes it shows what would be deleted and asks for confirmation on the terminal.
 ` + engineHelp,
@@ -46,9 +56,12 @@ Without --yes it shows what would be deleted and asks for confirmation on the te
 				return err
 			}
 			if protect {
-				return fmt.Errorf("stack %q has protectData on, which keeps its datastore and database from being deleted; to destroy it, turn it off and deploy that first:\n"+
-					"  pulumi config set protectData false --stack %s\n  metaflow-azure up --stack %s\n  metaflow-azure destroy --stack %s",
-					st.Name(), st.Name(), st.Name(), st.Name())
+				return fmt.Errorf("stack %q has protectData on, which keeps its datastore and database from being deleted: Pulumi protects them and "+
+					"Azure delete locks (CanNotDelete, %q) refuse their deletion by any tool; to destroy the stack, turn it off and deploy that first "+
+					"(that up lifts the locks):\n"+
+					"  pulumi config set protectData false --stack %s\n  metaflow-azure up --stack %s\n  metaflow-azure destroy --stack %s\n"+
+					"(docs/operations.md, \"Delete locks\", has how to lift one lock by hand)",
+					st.Name(), infra.DeleteLockName, st.Name(), st.Name(), st.Name())
 			}
 			if !yes {
 				planned, err := st.PreviewDestroy(ctx)

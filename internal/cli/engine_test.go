@@ -378,6 +378,8 @@ func TestEngineLifecycle(t *testing.T) {
 	p.pulumi("config", "set", "location", "westeurope", "--stack", "dev")
 	p.pulumi("config", "set", "protectData", "true", "--stack", "dev")
 	p.fails(1, "pulumi config set protectData false --stack dev", "destroy", "--stack", "dev", "--yes")
+	// ...and names the Azure delete locks that protectData sets, which the up lifts (issue 14).
+	p.fails(1, `Azure delete locks (CanNotDelete, "metaflow-protect-data")`, "destroy", "--stack", "dev", "--yes")
 	p.fails(1, "stdin is not a terminal: pass --yes", "destroy", "--stack", "dev")
 	p.pulumi("config", "set", "protectData", "false", "--stack", "dev")
 	r = p.ok("destroy", "--stack", "dev", "--yes")

@@ -97,6 +97,25 @@ var azureTokens = map[string]azureToken{
 
 	"azure-native:containerregistry/v20230701:Registry": {resource: "Microsoft.ContainerRegistry/registries"},
 
+	// Day-2 operations (issue 14): resource types and actions as Microsoft's resource provider
+	// operations list names them (https://learn.microsoft.com/azure/role-based-access-control/permissions/monitor,
+	// .../permissions/management-and-governance, .../permissions/containers).
+	"azure-native:containerservice/v20241001:MaintenanceConfiguration": {resource: "Microsoft.ContainerService/managedClusters/maintenanceConfigurations"},
+	"azure-native:operationalinsights/v20210601:Workspace":             {resource: "Microsoft.OperationalInsights/workspaces"},
+	"azure-native:insights:ActionGroup":                                {resource: "Microsoft.Insights/actionGroups"},
+	"azure-native:insights:MetricAlert":                                {resource: "Microsoft.Insights/metricAlerts"},
+	"azure-native:insights:DiagnosticSetting":                          {resource: "Microsoft.Insights/diagnosticSettings"},
+	"azure-native:insights:DataCollectionRule":                         {resource: "Microsoft.Insights/dataCollectionRules"},
+	"azure-native:insights:DataCollectionRuleAssociation":              {resource: "Microsoft.Insights/dataCollectionRuleAssociations"},
+	"azure-native:insights/v20220801preview:ScheduledQueryRule":        {resource: "Microsoft.Insights/scheduledQueryRules"},
+	// Contributor lacks these (its NotActions exclude Microsoft.Authorization/*/Write and
+	// */Delete), which is why protectData's locks need the custom role or Owner.
+	"azure-native:authorization:ManagementLockByScope": {resource: "Microsoft.Authorization/locks"},
+	// Budgets: Microsoft.Consumption/budgets/read|write|delete (Azure's resource provider
+	// operations, Microsoft.Consumption section of
+	// https://learn.microsoft.com/azure/role-based-access-control/permissions/management-and-governance).
+	"azure-native:consumption/v20240801:Budget": {resource: "Microsoft.Consumption/budgets"},
+
 	// Functions (invokes) the program calls.
 	"azure-native:containerservice/v20241001:listManagedClusterUserCredentials": {extra: []extraAction{
 		{"Microsoft.ContainerService/managedClusters/listClusterUserCredential/action", "the Kubernetes provider's kubeconfig comes from the cluster-user credentials (a POST)"},

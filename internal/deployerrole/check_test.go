@@ -126,10 +126,11 @@ func TestMissingHonoursWildcardsAndExclusions(t *testing.T) {
 			},
 		},
 		{
-			name:        "REST shape",
-			role:        map[string]any{"properties": map[string]any{"permissions": []any{map[string]any{"actions": without("Microsoft.Authorization/")}}}},
-			wantMissing: []string{"Microsoft.Authorization/roleAssignments/delete", "Microsoft.Authorization/roleAssignments/read", "Microsoft.Authorization/roleAssignments/write", "Microsoft.ContainerService/managedClusters/*"},
-			wantReason:  "not granted",
+			name: "REST shape",
+			role: map[string]any{"properties": map[string]any{"permissions": []any{map[string]any{"actions": without("Microsoft.Authorization/")}}}},
+			wantMissing: []string{"Microsoft.Authorization/locks/delete", "Microsoft.Authorization/locks/read", "Microsoft.Authorization/locks/write",
+				"Microsoft.Authorization/roleAssignments/delete", "Microsoft.Authorization/roleAssignments/read", "Microsoft.Authorization/roleAssignments/write", "Microsoft.ContainerService/managedClusters/*"},
+			wantReason: "not granted",
 		},
 	}
 	for _, tc := range tests {

@@ -84,8 +84,10 @@ func (a *Azure) Conform(typ, name string, in resource.PropertyMap) []ARMError {
 			refusals = append(refusals, f)
 		}
 	}
-	// Private DNS zones and their links are global resources: ARM takes "global" there.
-	global := typ == "azure-native:network:PrivateZone" || typ == "azure-native:network:VirtualNetworkLink"
+	// Private DNS zones and their links, action groups and metric alerts are global
+	// resources: ARM takes "global" there.
+	global := typ == "azure-native:network:PrivateZone" || typ == "azure-native:network:VirtualNetworkLink" ||
+		typ == "azure-native:insights:ActionGroup" || typ == "azure-native:insights:MetricAlert"
 	if loc := str(in, "location"); loc != "" && !(global && strings.EqualFold(loc, "global")) && !slices.Contains(azurefacts.RegionNames(), loc) {
 		refuse("LocationNotAvailableForResourceType", "location", "%q is not an Azure region", loc)
 	}

@@ -474,3 +474,12 @@ func (a *Azure) RunDeclare(config map[string]string, declare func(*pulumi.Contex
 	}
 	return result, nil
 }
+
+// arr is the array at key, or nil.
+func arr(m resource.PropertyMap, key string) []resource.PropertyValue {
+	v, ok := m[resource.PropertyKey(key)]
+	if !ok || !v.IsArray() {
+		return nil
+	}
+	return v.ArrayValue()
+}

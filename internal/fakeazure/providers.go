@@ -196,6 +196,96 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 		set("name", str(in, "agentPoolName"))
 		return fmt.Sprintf("%s/providers/Microsoft.ContainerService/managedClusters/%s/agentPools/%s", rgID(), str(in, "resourceName"), str(in, "agentPoolName")), nil
 
+	case "azure-native:operationalinsights/v20210601:Workspace":
+		if err := need("resourceGroupName", "workspaceName", "sku"); err != nil {
+			return "", err
+		}
+		workspace := str(in, "workspaceName")
+		id := rgID() + "/providers/Microsoft.OperationalInsights/workspaces/" + workspace
+		set("name", workspace)
+		set("customerId", guid("workspace:"+id))
+		set("provisioningState", "Succeeded")
+		return id, nil
+
+	case "azure-native:insights:ActionGroup":
+		if err := need("resourceGroupName", "actionGroupName", "groupShortName", "enabled"); err != nil {
+			return "", err
+		}
+		set("name", str(in, "actionGroupName"))
+		return rgID() + "/providers/Microsoft.Insights/actionGroups/" + str(in, "actionGroupName"), nil
+
+	case "azure-native:insights:MetricAlert":
+		if err := need("resourceGroupName", "ruleName", "criteria", "scopes", "severity", "evaluationFrequency", "windowSize", "enabled"); err != nil {
+			return "", err
+		}
+		set("name", str(in, "ruleName"))
+		return rgID() + "/providers/Microsoft.Insights/metricAlerts/" + str(in, "ruleName"), nil
+
+	case "azure-native:insights/v20220801preview:ScheduledQueryRule":
+		if err := need("resourceGroupName", "ruleName", "criteria", "scopes", "location"); err != nil {
+			return "", err
+		}
+		set("name", str(in, "ruleName"))
+		return rgID() + "/providers/Microsoft.Insights/scheduledQueryRules/" + str(in, "ruleName"), nil
+
+	case "azure-native:insights:DataCollectionRule":
+		if err := need("resourceGroupName", "dataCollectionRuleName", "location"); err != nil {
+			return "", err
+		}
+		set("name", str(in, "dataCollectionRuleName"))
+		set("immutableId", "dcr-"+hash(str(in, "dataCollectionRuleName"))[:32])
+		return rgID() + "/providers/Microsoft.Insights/dataCollectionRules/" + str(in, "dataCollectionRuleName"), nil
+
+	case "azure-native:insights:DataCollectionRuleAssociation":
+		if err := need("resourceUri", "associationName", "dataCollectionRuleId"); err != nil {
+			return "", err
+		}
+		set("name", str(in, "associationName"))
+		return str(in, "resourceUri") + "/providers/Microsoft.Insights/dataCollectionRuleAssociations/" + str(in, "associationName"), nil
+
+	case "azure-native:insights:DiagnosticSetting":
+		// An extension resource: its ID hangs under the resource it watches.
+		if err := need("resourceUri", "name"); err != nil {
+			return "", err
+		}
+		set("name", str(in, "name"))
+		return str(in, "resourceUri") + "/providers/Microsoft.Insights/diagnosticSettings/" + str(in, "name"), nil
+
+	case "azure-native:consumption/v20240801:Budget":
+		// An extension resource of its scope (here the resource group); Azure computes the
+		// spend so far and the forecast.
+		if err := need("scope", "budgetName", "amount", "category", "timeGrain", "timePeriod"); err != nil {
+			return "", err
+		}
+		// "Must have at least one contact email or contact group specified at the Subscription
+		// or Resource Group scopes" (Notification.contactEmails, Consumption 2024-08-01).
+		if n := in["notifications"]; n.IsObject() {
+			for key, v := range n.ObjectValue() {
+				if !v.IsObject() || (len(arr(v.ObjectValue(), "contactEmails")) == 0 && len(arr(v.ObjectValue(), "contactGroups")) == 0) {
+					return "", fmt.Errorf("fakeazure: %s %q: notification %s has neither contactEmails nor contactGroups", typ, name, key)
+				}
+			}
+		}
+		set("name", str(in, "budgetName"))
+		set("type", "Microsoft.Consumption/budgets")
+		set("currentSpend", map[string]any{"amount": 0.0, "unit": "EUR"})
+		set("forecastSpend", map[string]any{"amount": 0.0, "unit": "EUR"})
+		return str(in, "scope") + "/providers/Microsoft.Consumption/budgets/" + str(in, "budgetName"), nil
+
+	case "azure-native:authorization:ManagementLockByScope":
+		if err := need("scope", "level", "lockName"); err != nil {
+			return "", err
+		}
+		set("name", str(in, "lockName"))
+		return str(in, "scope") + "/providers/Microsoft.Authorization/locks/" + str(in, "lockName"), nil
+
+	case "azure-native:containerservice/v20241001:MaintenanceConfiguration":
+		if err := need("resourceGroupName", "resourceName", "configName"); err != nil {
+			return "", err
+		}
+		set("name", str(in, "configName"))
+		return fmt.Sprintf("%s/providers/Microsoft.ContainerService/managedClusters/%s/maintenanceConfigurations/%s", rgID(), str(in, "resourceName"), str(in, "configName")), nil
+
 	case "azuread:index/application:Application":
 		if err := need("displayName"); err != nil {
 			return "", err

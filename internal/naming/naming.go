@@ -24,7 +24,11 @@ const (
 	abbrRegistry       = "cr"
 	abbrIdentity       = "id"
 	abbrDNSLink        = "vnetlink"
-	app                = "metaflow"
+	abbrWorkspace      = "log"
+	abbrActionGroup    = "ag"
+	// Budgets have no CAF abbreviation; the word is short enough.
+	abbrBudget = "budget"
+	app        = "metaflow"
 )
 
 const (
@@ -75,6 +79,15 @@ type Names struct {
 	SystemPool   string
 	TaskPool     string
 	Application  string
+	// LogAnalyticsWorkspace receives the stack's logs and metrics (monitoring.enabled).
+	LogAnalyticsWorkspace string
+	// ActionGroup mails the alerts; ActionGroupShortName is what SMS and mails show.
+	ActionGroup          string
+	ActionGroupShortName string
+	// Budget is the monthly cost budget on the resource group (monitoring.monthlyBudget).
+	Budget string
+	// AlertPrefix starts every alert rule's name, so the rules of one stack sort together.
+	AlertPrefix string
 }
 
 // For derives every name of a stack and checks each against its Azure rule.
@@ -120,6 +133,14 @@ func For(in Input) (Names, error) {
 		SystemPool:         "system",
 		TaskPool:           "tasks",
 		Application:        fmt.Sprintf("Metaflow %s-%s workloads", in.Prefix, env),
+		// A workspace name is unique in its resource group only, so no hash is needed.
+		LogAnalyticsWorkspace: join(abbrWorkspace, base, in.Location),
+		ActionGroup:           join(abbrActionGroup, base),
+		// Unique in its scope (the resource group) only, like the workspace.
+		Budget: join(abbrBudget, base),
+		// Kept to 8 characters: the short name is shown in notifications and is short by rule.
+		ActionGroupShortName: app,
+		AlertPrefix:          base,
 	}
 	return n, n.validate()
 }
@@ -163,6 +184,8 @@ func (n Names) validate() error {
 		{"node resource group", n.NodeResourceGroup, resourceGroupRule},
 		{"virtual network", n.VirtualNetwork, virtualNetworkRule},
 		{"AKS subnet", n.AKSSubnet, subnetRule},
+		{"Log Analytics workspace", n.LogAnalyticsWorkspace, workspaceRule},
+		{"budget", n.Budget, budgetRule},
 		{"PostgreSQL subnet", n.PostgresSubnet, subnetRule},
 		{"PostgreSQL private DNS zone", n.PostgresDNSZone, dnsZoneRule},
 		{"private DNS zone link", n.PostgresDNSLink, dnsLinkRule},

@@ -21,6 +21,7 @@ func TestForDev(t *testing.T) {
 		n.AKSSubnet:       "snet-acme-metaflow-dev-aks",
 		n.Cluster:         "aks-acme-metaflow-dev",
 		n.PostgresDNSZone: "psql-acme-metaflow-dev.private.postgres.database.azure.com",
+		n.Budget:          "budget-acme-metaflow-dev",
 	} {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)
@@ -105,6 +106,9 @@ func TestRulesAtTheirLimits(t *testing.T) {
 		{"container double hyphen", containerRule, "meta--flow", false},
 		{"resource group trailing dot", resourceGroupRule, "rg-x.", false},
 		{"zone must end in postgres domain", dnsZoneRule, "x.private.example.com", false},
+		{"budget at 63", budgetRule, strings.Repeat("a", 62) + "_", true},
+		{"budget at 64", budgetRule, strings.Repeat("a", 64), false},
+		{"budget with a dot", budgetRule, "budget.dev", false},
 	} {
 		if err := tt.rule.check(tt.value); (err == nil) != tt.ok {
 			t.Errorf("%s: check(%q) = %v, want ok=%v", tt.name, tt.value, err, tt.ok)

@@ -3,6 +3,8 @@ package naming
 import (
 	"fmt"
 	"regexp"
+
+	"metaflow-azure/internal/azurefacts"
 )
 
 // rule is Azure's naming rule for one resource type (from Azure's "naming rules and restrictions
@@ -56,6 +58,13 @@ var (
 	// federatedIdentityCredentialResourceName; azure-docs workload-identity-federation-create-trust).
 	federatedCredentialRule = rule{3, 120, regexp.MustCompile(`^[A-Za-z0-9][-\w]*$`),
 		"letters, digits, '_' and '-', starting with a letter or digit"}
+	// Log Analytics workspaces: 4–63 letters, digits and '-', not starting or ending with '-'
+	// (azurerm's log_analytics_workspace name rule).
+	workspaceRule = rule{4, 63, regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9]*[A-Za-z0-9]$`),
+		"letters, digits and '-', not starting or ending with '-'"}
+	// Budgets: 1–63 alphanumerics, hyphens and underscores (azurefacts.BudgetName*).
+	budgetRule = rule{azurefacts.BudgetNameMinLen, azurefacts.BudgetNameMaxLen, regexp.MustCompile(`^[-\w]+$`),
+		"letters, digits, '-' and '_'"}
 	nodePoolRule = rule{1, 12, regexp.MustCompile(`^[a-z][a-z0-9]*$`),
 		"lowercase letters and digits, starting with a letter"}
 )

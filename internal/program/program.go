@@ -274,6 +274,14 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 	if err != nil {
 		return nil, fmt.Errorf("declaring the datastore: %w", err)
 	}
+	window := infra.MaintenanceWindow{
+		DayOfWeek: s.Maintenance.Window.DayOfWeek, StartHour: s.Maintenance.Window.StartHour,
+		DurationHours: s.Maintenance.Window.DurationHours,
+	}
+	mon, err := declareMonitoring(ctx, s, names, rg, tags)
+	if err != nil {
+		return nil, err
+	}
 	db, err := infra.NewDatabase(ctx, "database", &infra.DatabaseArgs{
 		ResourceGroupName: rg.Name, Location: s.Location, Tags: tags,
 		ServerName: names.PostgresServer, DatabaseName: names.PostgresDatabase, AdminLogin: names.PostgresAdminUser,
@@ -283,6 +291,8 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 		DelegatedSubnetID: net.PostgresSubnetID.ToStringOutput(), PrivateDNSZoneID: net.PostgresDNSZoneID.ToStringOutput(),
 		DNSLink:     net.PostgresDNSLink,
 		ProtectData: s.ProtectData,
+		// Day-2 (issue 14): Azure patches the server in the stack's weekly slot.
+		MaintenanceWindow: &window,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("declaring the database: %w", err)
@@ -320,9 +330,15 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 			Labels: task.Labels, Taints: task.TaintStrings(),
 		},
 		ExtraPools: extra,
+		// Day-2 (issue 14).
+		NodeOSUpgradeChannel:         s.Maintenance.NodeOSChannel,
+		ContainerInsightsWorkspaceID: mon.workspaceID(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("declaring the AKS cluster: %w", err)
+	}
+	if err := declareDayTwo(ctx, s, names, rg, tags, mon, window, store, db, cluster); err != nil {
+		return nil, err
 	}
 	identities, err := declareIdentities(ctx, s, names, azure.SubscriptionId, deployer.ObjectId, rg, store, cluster, tags)
 	if err != nil {

@@ -92,5 +92,18 @@ func Defaults() Settings {
 			Namespace:        "argo-events",
 			JetStreamVersion: "2.10.10",
 		},
+		Monitoring: Monitoring{
+			// A production cluster is not run blind; dev stacks keep it with a daily cap.
+			Enabled: true,
+			// 30 days: the shortest retention Log Analytics allows.
+			RetentionDays: 30,
+		},
+		Maintenance: Maintenance{
+			// Early Sunday UTC: the quietest slot for most teams; four hours is AKS's minimum
+			// for auto-upgrade windows.
+			Window: MaintenanceWindow{DayOfWeek: "Sunday", StartHour: 2, DurationHours: 4},
+			// Node images carry the OS patches and a fresh kubelet/containerd build.
+			NodeOSChannel: "NodeImage",
+		},
 	}
 }

@@ -34,6 +34,7 @@ func Load(project string, config map[string]string) (*Settings, error) {
 // (internal/azurefacts) as of today.
 func LoadOn(project string, config map[string]string, today time.Time) (*Settings, error) {
 	s := Defaults()
+	s.today = today.UTC()
 	errs := decodeConfig(project, config, &s)
 	if len(errs) == 0 {
 		var w []string

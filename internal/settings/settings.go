@@ -4,6 +4,8 @@
 // It imports no Pulumi or Azure SDK, so its tests run in milliseconds.
 package settings
 
+import "time"
+
 // Project is the Pulumi project name; config keys live under "<Project>:".
 const Project = "metaflow-azure"
 
@@ -20,21 +22,30 @@ type Settings struct {
 	// Default: true.
 	ProtectData bool `json:"protectData"`
 
-	Network    Network    `json:"network"`
-	AKS        AKS        `json:"aks"`
-	Postgres   Postgres   `json:"postgres"`
-	Storage    Storage    `json:"storage"`
-	Identity   Identity   `json:"identity"`
-	Access     Access     `json:"access"`
-	Metaflow   Metaflow   `json:"metaflow"`
-	Registry   Registry   `json:"registry"`
-	Argo       Argo       `json:"argo"`
-	ArgoEvents ArgoEvents `json:"argoEvents"`
+	Network     Network     `json:"network"`
+	AKS         AKS         `json:"aks"`
+	Postgres    Postgres    `json:"postgres"`
+	Storage     Storage     `json:"storage"`
+	Identity    Identity    `json:"identity"`
+	Access      Access      `json:"access"`
+	Metaflow    Metaflow    `json:"metaflow"`
+	Registry    Registry    `json:"registry"`
+	Argo        Argo        `json:"argo"`
+	ArgoEvents  ArgoEvents  `json:"argoEvents"`
+	Monitoring  Monitoring  `json:"monitoring"`
+	Maintenance Maintenance `json:"maintenance"`
+
+	// today is the day the settings were loaded (UTC): versions were checked against it, and a
+	// budget created now starts in its month.
+	today time.Time
 
 	// warnings are what validation found worth saying but not refusing: a version near the
 	// end of its support, a region whose capabilities the stack cannot confirm.
 	warnings []string
 }
+
+// Today is the day the settings were loaded, in UTC.
+func (s *Settings) Today() time.Time { return s.today }
 
 // Warnings are the validation warnings, each starting with the key it is about.
 func (s *Settings) Warnings() []string { return s.warnings }
@@ -243,4 +254,47 @@ type ArgoEvents struct {
 	Namespace string `json:"namespace"`
 	// JetStreamVersion pins the EventBus's NATS JetStream, one the chart lists. Default: 2.10.10.
 	JetStreamVersion string `json:"jetstreamVersion"`
+}
+
+// Monitoring configures the day-2 telemetry: a Log Analytics workspace fed by Container Insights
+// and the diagnostic settings of AKS, PostgreSQL and Blob Storage, and alerts by email.
+type Monitoring struct {
+	// Enabled declares the workspace, diagnostic settings, action group and alerts; false
+	// declares none of them. Default: true.
+	Enabled bool `json:"enabled"`
+	// RetentionDays keeps the workspace's data, 30–730 days. Default: 30 (the retention the
+	// ingestion price includes).
+	RetentionDays int `json:"retentionDays"`
+	// DailyCapGB stops ingestion for the rest of the day once this many GB arrived; 0 means no
+	// cap. Default: 0 (dev stacks set a small cap).
+	DailyCapGB int `json:"dailyCapGb"`
+	// AlertEmails receive every alert; with none, no action group, no alerts and no budget are
+	// declared (a warning says so).
+	AlertEmails []string `json:"alertEmails"`
+	// MonthlyBudget is a Cost Management budget on the resource group, in whole units of the
+	// subscription's billing currency, that mails AlertEmails (through the action group) when the
+	// month's actual or forecast cost passes 80 % and 100 % of it; 0 declares no budget.
+	// Default: 0 (an amount only makes sense per subscription and stack).
+	MonthlyBudget int `json:"monthlyBudget"`
+}
+
+// Maintenance configures when Azure may patch the cluster and the database.
+type Maintenance struct {
+	// Window is the weekly slot (UTC) for AKS Kubernetes patches, node image updates and
+	// PostgreSQL's custom maintenance window.
+	Window MaintenanceWindow `json:"window"`
+	// NodeOSChannel is AKS's node OS upgrade channel: NodeImage (weekly node images with the
+	// OS patches) or SecurityPatch (OS security patches only). Default: NodeImage.
+	NodeOSChannel string `json:"nodeOsChannel"`
+}
+
+// MaintenanceWindow is a weekly window in UTC.
+type MaintenanceWindow struct {
+	// DayOfWeek is Monday … Sunday. Default: Sunday.
+	DayOfWeek string `json:"dayOfWeek"`
+	// StartHour is the hour (UTC) the window opens, 0–23. Default: 2.
+	StartHour int `json:"startHour"`
+	// DurationHours is the AKS window length, 4–24 (AKS needs 4 or more with auto-upgrade).
+	// Default: 4.
+	DurationHours int `json:"durationHours"`
 }

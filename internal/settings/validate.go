@@ -38,6 +38,10 @@ const (
 	minReplicas        = 2
 	maxReplicas        = 10
 	maxAuthorizedRange = 200
+	// Log Analytics keeps Analytics tables 30 days by default and up to two years
+	// (azurefacts.LogAnalyticsRetention*).
+	maxDailyCapGB  = 1000
+	maxAlertEmails = 1000
 )
 
 var (
@@ -63,6 +67,9 @@ var (
 	upnRe           = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	reservedTags    = []string{"environment", "managed-by"}
 	registrySKUs    = []string{"Basic", "Standard", "Premium"}
+	// An address as an action group's email receiver takes it: one @, a dot in the domain, no
+	// spaces or display name.
+	emailRe = regexp.MustCompile(`^[^@\s<>(),;:"]+@[^@\s<>(),;:"]+\.[^@\s<>(),;:"]+$`)
 	// AKS refuses these for pod and service ranges.
 	aksReservedRanges = []netip.Prefix{
 		netip.MustParsePrefix("169.254.0.0/16"),
@@ -106,6 +113,8 @@ func (s *Settings) validate(today time.Time) ([]error, []string) {
 	p.access(s)
 	p.services(s)
 	p.connections(s)
+	p.monitoring(&s.Monitoring)
+	p.maintenance(&s.Maintenance)
 	return p.errs, p.warnings
 }
 
@@ -495,4 +504,58 @@ func joinInts(xs []int) string {
 		parts[i] = strconv.Itoa(x)
 	}
 	return strings.Join(parts, ", ")
+}
+
+func (p *problems) monitoring(m *Monitoring) {
+	if !m.Enabled {
+		return // nothing is declared, so nothing to check
+	}
+	lo, hi := azurefacts.LogAnalyticsRetentionMinDays, azurefacts.LogAnalyticsRetentionMaxDays
+	if d := m.RetentionDays; d < lo || d > hi {
+		p.add("monitoring.retentionDays", "%d must be between %d and %d days (%s)", d, lo, hi, azurefacts.LogAnalyticsRetentionSource)
+	}
+	if c := m.DailyCapGB; c < 0 || c > maxDailyCapGB {
+		p.add("monitoring.dailyCapGb", "%d must be between 0 (no cap) and %d GB a day", c, maxDailyCapGB)
+	}
+	if b := m.MonthlyBudget; b < 0 {
+		p.add("monitoring.monthlyBudget", "%d must be 0 (no budget) or a positive amount in the subscription's billing currency, such as 500", b)
+	}
+	switch {
+	case len(m.AlertEmails) == 0 && m.MonthlyBudget > 0:
+		// A budget nobody hears from is no budget: it goes to the same receivers as the alerts.
+		p.warn("monitoring.alertEmails", "is empty, so no action group, no alerts and no budget (monitoring.monthlyBudget) are declared (logs and metrics still reach the workspace); add an address: pulumi config set --path 'monitoring.alertEmails[0]' ops@example.com")
+	case len(m.AlertEmails) == 0:
+		// Logs still flow; alerts nobody receives are no alerts, so none are declared.
+		p.warn("monitoring.alertEmails", "is empty, so no action group and no alerts are declared (logs and metrics still reach the workspace); add an address: pulumi config set --path 'monitoring.alertEmails[0]' ops@example.com")
+	case len(m.AlertEmails) > maxAlertEmails:
+		p.add("monitoring.alertEmails", "has %d addresses; an action group takes at most %d", len(m.AlertEmails), maxAlertEmails)
+	}
+	seen := map[string]bool{}
+	for i, e := range m.AlertEmails {
+		path := fmt.Sprintf("monitoring.alertEmails[%d]", i)
+		switch {
+		case !emailRe.MatchString(e):
+			p.add(path, "%q is not an email address such as ops@example.com", e)
+		case seen[strings.ToLower(e)]:
+			p.add(path, "%q is listed twice", e)
+		default:
+			seen[strings.ToLower(e)] = true
+		}
+	}
+}
+
+func (p *problems) maintenance(m *Maintenance) {
+	w := m.Window
+	if _, ok := azurefacts.WeekdayNumber(w.DayOfWeek); !ok {
+		p.add("maintenance.window.dayOfWeek", "%q must be one of %s", w.DayOfWeek, strings.Join(azurefacts.Weekdays(), ", "))
+	}
+	if w.StartHour < 0 || w.StartHour > 23 {
+		p.add("maintenance.window.startHour", "%d must be an hour of the day (UTC), 0–23", w.StartHour)
+	}
+	if lo := azurefacts.AKSMaintenanceMinHours; w.DurationHours < lo || w.DurationHours > 24 {
+		p.add("maintenance.window.durationHours", "%d must be between %d (AKS's minimum for auto-upgrade windows) and 24 hours", w.DurationHours, lo)
+	}
+	if !slices.Contains(azurefacts.KeepPatchedNodeOSChannels, m.NodeOSChannel) {
+		p.add("maintenance.nodeOsChannel", "%q must be one of %s (the channels that keep nodes patched)", m.NodeOSChannel, strings.Join(azurefacts.KeepPatchedNodeOSChannels, ", "))
+	}
 }

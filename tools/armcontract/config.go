@@ -33,6 +33,10 @@ const (
 	msi          = sdk + "msi/armmsi"
 	resources    = sdk + "resources/armresources/v2"
 	registry     = sdk + "containerregistry/armcontainerregistry"
+	monitor      = sdk + "monitor/armmonitor"
+	logAnalytics = sdk + "operationalinsights/armoperationalinsights"
+	locks        = sdk + "resources/armlocks"
+	consumption  = sdk + "consumption/armconsumption/v2"
 	createOrUpd  = "createOrUpdateCreateRequest"
 	create       = "createCreateRequest"
 	azureNative  = "github.com/pulumi/pulumi-azure-native-sdk/"
@@ -67,6 +71,25 @@ var entries = []entry{
 	{"azure-native:resources/v20241101:ResourceGroup", resources, "v2.0.0", "ResourceGroupsClient", createOrUpd},
 	// Newest GA versioned package of containerregistry/v2@v2.90.0 (the newest served) is v20230701.
 	{"azure-native:containerregistry/v20230701:Registry", registry, "v1.2.0", "RegistriesClient", create},
+	// Day-2 operations (issue 14). AKS planned maintenance at the cluster's own API version.
+	{"azure-native:containerservice/v20241001:MaintenanceConfiguration", aks, "v6.4.0", "MaintenanceConfigurationsClient", createOrUpd},
+	// insights/v2@v2.90.0's defaults for these three are what armmonitor v0.11.0 sends.
+	{"azure-native:insights:ActionGroup", monitor, "v0.11.0", "ActionGroupsClient", createOrUpd},
+	{"azure-native:insights:MetricAlert", monitor, "v0.11.0", "MetricAlertsClient", createOrUpd},
+	{"azure-native:insights:DiagnosticSetting", monitor, "v0.11.0", "DiagnosticSettingsClient", createOrUpd},
+	{"azure-native:insights:DataCollectionRule", monitor, "v0.11.0", "DataCollectionRulesClient", create},
+	{"azure-native:insights:DataCollectionRuleAssociation", monitor, "v0.11.0", "DataCollectionRuleAssociationsClient", create},
+	// The default ScheduledQueryRule (2023-03-15-preview) has no served SDK module; armmonitor
+	// v0.11.0 sends 2022-08-01-preview, which azure-native has as a versioned package.
+	{"azure-native:insights/v20220801preview:ScheduledQueryRule", monitor, "v0.11.0", "ScheduledQueryRulesClient", createOrUpd},
+	// The default Workspace (2022-10-01) has no served SDK module (armoperationalinsights v1.2.0
+	// sends 2021-06-01, v2.0.0 2025-07-01); azure-native has v20210601.
+	{"azure-native:operationalinsights/v20210601:Workspace", logAnalytics, "v1.2.0", "WorkspacesClient", createOrUpd},
+	{"azure-native:authorization:ManagementLockByScope", locks, "v1.2.0", "ManagementLocksClient", "createOrUpdateByScopeCreateRequest"},
+	// The default Budget (2023-05-01) has no served SDK module; armconsumption v2.0.0 sends
+	// 2024-08-01 and is served without its .info (hack/seed-modules.sh); azure-native
+	// consumption/v2@v2.90.0 has v20240801.
+	{"azure-native:consumption/v20240801:Budget", consumption, "v2.0.0", "BudgetsClient", createOrUpd},
 }
 
 // Tokens the stack sends whose API version no served Azure SDK for Go module carries, so they

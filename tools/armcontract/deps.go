@@ -10,10 +10,13 @@ import (
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerregistry/armcontainerregistry"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v4"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/monitor/armmonitor"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v4"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/operationalinsights/armoperationalinsights"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/postgresql/armpostgresqlflexibleservers/v4"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/privatedns/armprivatedns"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armlocks"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v2"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
 )

@@ -247,6 +247,13 @@ func (p *pkg) request(client, fn string) (*request, error) {
 					}
 				}
 			}
+			// Some clients take an optional payload in their options (options.Body), not as a
+			// parameter: DataCollectionRules, DataCollectionRuleAssociations.
+			if r.Body == "" && options != "" {
+				if typ, err := p.optionType(options, "Body"); err == nil && strings.HasPrefix(typ, "object:") {
+					r.Body = strings.TrimPrefix(typ, "object:")
+				}
+			}
 			var qerr error
 			ast.Inspect(fd.Body, func(n ast.Node) bool {
 				switch n := n.(type) {
@@ -275,9 +282,17 @@ func (p *pkg) request(client, fn string) (*request, error) {
 							return true
 						}
 						if unquote(k) == "api-version" {
-							if v, ok := n.Args[1].(*ast.BasicLit); ok {
+							switch v := n.Args[1].(type) {
+							case *ast.BasicLit:
 								r.APIVersion = unquote(v)
 								r.APIVersionLine = p.fset.Position(v.Pos()).Line
+							case *ast.Ident:
+								// TypeSpec-generated modules (armconsumption v2) name the
+								// version once: reqQP.Set("api-version", version20240801).
+								if c, ok := p.consts[v.Name]; ok {
+									r.APIVersion = c
+									r.APIVersionLine = p.fset.Position(v.Pos()).Line
+								}
 							}
 							return true
 						}
@@ -358,6 +373,9 @@ type Field struct {
 
 type Model struct {
 	Fields []Field `json:"fields"`
+	// AdditionalProperties: the model also takes keys outside its schema (the SDK's
+	// AdditionalProperties map, from the spec's additionalProperties).
+	AdditionalProperties bool `json:"additionalProperties,omitempty"`
 }
 
 // models walks every model reachable from root and adds it (and the enums it uses) to out.
@@ -381,6 +399,11 @@ func (p *pkg) models(root string, out map[string]Model, enums map[string][]strin
 			doc = fl.Doc.Text()
 		}
 		for _, n := range fl.Names {
+			// The SDK's catch-all for keys outside the schema: no JSON name of its own.
+			if n.Name == "AdditionalProperties" && strings.Contains(doc, "additional key/value pairs not defined in the schema") {
+				m.AdditionalProperties = true
+				continue
+			}
 			json, ok := p.jsonNames[root][n.Name]
 			if !ok {
 				return fmt.Errorf("model %s field %s: no JSON name in MarshalJSON/UnmarshalJSON", root, n.Name)

@@ -27,6 +27,15 @@ func TestExtractFakeSDK(t *testing.T) {
 		t.Errorf("a different API version must fail the generator, got %v", err)
 	}
 
+	// A named constant (TypeSpec-generated modules) is resolved to its value.
+	gadget, err := p.request("GadgetsClient", "createOrUpdateCreateRequest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gadget.APIVersion != "2030-01-01" || gadget.APIVersionLine != 24 {
+		t.Errorf("API version from a constant: %q at line %d; want 2030-01-01 at 24", gadget.APIVersion, gadget.APIVersionLine)
+	}
+
 	models, enums := map[string]Model{}, map[string][]string{}
 	if err := p.models("Widget", models, enums); err != nil {
 		t.Fatal(err)

@@ -11,3 +11,16 @@ func (client *WidgetsClient) createOrUpdateCreateRequest(ctx context.Context, re
 	reqQP.Set("api-version", "2030-01-01")
 	return req, nil
 }
+
+// GadgetsClient is generated from TypeSpec: the API version is a named constant.
+type GadgetsClient struct{}
+
+const version20300101 string = "2030-01-01"
+
+func (client *GadgetsClient) createOrUpdateCreateRequest(ctx context.Context, scope string, gadgetName string, parameters Widget, _ *GadgetsClientCreateOrUpdateOptions) (*policy.Request, error) {
+	urlPath := "/{scope}/providers/Microsoft.Fake/gadgets/{gadgetName}"
+	req, err := runtime.NewRequest(ctx, http.MethodPut, runtime.JoinPaths(client.internal.Endpoint(), urlPath))
+	reqQP := req.Raw().URL.Query()
+	reqQP.Set("api-version", version20300101)
+	return req, nil
+}
