@@ -11,8 +11,8 @@ import (
 	"metaflow-azure/internal/azurefacts"
 	"metaflow-azure/internal/fakeazure"
 	"metaflow-azure/internal/program"
-	"metaflow-azure/services"
 	"metaflow-azure/internal/settings"
+	"metaflow-azure/services"
 )
 
 const (
