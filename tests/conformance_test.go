@@ -221,6 +221,9 @@ func TestChangesAzureCannotApplyAreRefused(t *testing.T) {
 		{"aks.azureRbac=false access.flowRunners=[]", "metaflow-azure:aks.azureRbac"},
 		{"postgres.geoRedundantBackup=false", "metaflow-azure:postgres.geoRedundantBackup"},
 		{"postgres.version=15", "metaflow-azure:postgres.version"},
+		// prod's delete locks cover the datastore container's role assignments.
+		{"identity.clientSecret=true", "metaflow-azure:identity.clientSecret"},
+		{"access.flowRunners=[]", "metaflow-azure:access.flowRunners"},
 	} {
 		_, err := runWithPrevious("prod", previous, strings.Fields(tc.override)...)
 		if err == nil || !strings.Contains(err.Error(), tc.key) {
@@ -233,6 +236,20 @@ func TestChangesAzureCannotApplyAreRefused(t *testing.T) {
 	}
 	if _, err := runWithPrevious("prod", previous, "aks.systemPool.maxCount=8"); err != nil {
 		t.Errorf("an in-place change was refused: %v", err)
+	}
+	// A protected stack deployed before this version (client secret, no record of its grants)
+	// cannot move to workload identity in the same up that sets the delete locks.
+	older := map[string]any{}
+	for k, v := range applied.Value.(map[string]any) {
+		if k != "datastoreGrants" && k != "deleteLocks" {
+			older[k] = v
+		}
+	}
+	if _, err := runWithPrevious("prod", map[string]any{"appliedSettings": older}); err == nil || !strings.Contains(err.Error(), "keep identity.clientSecret: true") {
+		t.Errorf("upgrading a protected stack from the client secret: %v; want the two-step way", err)
+	}
+	if _, err := runWithPrevious("prod", map[string]any{"appliedSettings": older}, "protectData=false"); err != nil {
+		t.Errorf("the first step of that upgrade (protectData: false) was refused: %v", err)
 	}
 }
 

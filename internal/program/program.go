@@ -210,6 +210,8 @@ func appliedOutput(a transitions.Applied) pulumi.Map {
 		"geoRedundantBackup": pulumi.Bool(a.GeoRedundantBackup),
 		"kubernetesMinor":    pulumi.Int(a.KubernetesMinor),
 		"postgresMajor":      pulumi.Int(a.PostgresMajor),
+		"deleteLocks":        pulumi.Bool(a.DeleteLocks),
+		"datastoreGrants":    pulumi.ToStringArray(a.DatastoreGrants),
 	}
 }
 

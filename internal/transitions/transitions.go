@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,7 +28,22 @@ type Applied struct {
 	KubernetesMinor int `json:"kubernetesMinor"`
 	// PostgresMajor: PostgreSQL major versions upgrade in place; they never downgrade.
 	PostgresMajor int `json:"postgresMajor"`
+	// DeleteLocks: protectData put CanNotDelete locks on the storage account and the server.
+	DeleteLocks bool `json:"deleteLocks"`
+	// DatastoreGrants name who holds a role on the datastore container (GrantWorkloadIdentities,
+	// GrantClientSecret, GrantFlowRunner+object id). A lock is inherited by everything under the
+	// locked scope, role assignments included, so Azure refuses to delete one of these while the
+	// storage account is locked (ScopeLocked), and Pulumi deletes them last, after it has set
+	// the locks of the same up. Nil in deployments made before the field existed.
+	DatastoreGrants []string `json:"datastoreGrants"`
 }
+
+// The holders of a role on the datastore container, as DatastoreGrants records them.
+const (
+	GrantWorkloadIdentities = "workload-identities"
+	GrantClientSecret       = "client-secret-service-principal"
+	GrantFlowRunner         = "flow-runner:"
+)
 
 // FromSettings is what a deployment of these settings applies.
 func FromSettings(s *settings.Settings) Applied {
@@ -36,13 +52,31 @@ func FromSettings(s *settings.Settings) Applied {
 		minor, _ = strconv.Atoi(parts[1])
 	}
 	major, _ := strconv.Atoi(s.Postgres.Version)
+	grants := []string{GrantWorkloadIdentities}
+	if s.Identity.ClientSecret {
+		grants = []string{GrantClientSecret}
+	}
+	for _, r := range s.Access.FlowRunners {
+		grants = append(grants, GrantFlowRunner+r.ObjectID)
+	}
 	return Applied{
 		SystemPoolVMSize:   s.AKS.SystemPool.VMSize,
 		AzureRBAC:          s.AKS.AzureRBAC,
 		GeoRedundantBackup: s.Postgres.GeoRedundantBackup,
 		KubernetesMinor:    minor,
 		PostgresMajor:      major,
+		DeleteLocks:        s.ProtectData,
+		DatastoreGrants:    grants,
 	}
+}
+
+// previousGrants are the grants a deployment left; one made before DatastoreGrants existed
+// used the client-secret service principal, the only mode then (its flow runners are unknown).
+func previousGrants(prev *Applied) []string {
+	if prev.DatastoreGrants == nil {
+		return []string{GrantClientSecret}
+	}
+	return prev.DatastoreGrants
 }
 
 // Parse reads an appliedSettings output; an absent output (a stack never deployed, or deployed
@@ -90,6 +124,22 @@ func Check(prev *Applied, next Applied) error {
 	}
 	if prev.PostgresMajor > 0 && next.PostgresMajor > 0 && next.PostgresMajor < prev.PostgresMajor {
 		add("postgres.version", "would downgrade PostgreSQL from %d to %d; major versions only upgrade", prev.PostgresMajor, next.PostgresMajor)
+	}
+	if prev.DeleteLocks || next.DeleteLocks {
+		const steps = "Azure refuses to delete a role assignment under a delete-locked storage account (ScopeLocked), so: deploy once with protectData: false (that lifts the locks), then make this change, then set protectData back to true"
+		for _, g := range previousGrants(prev) {
+			if slices.Contains(next.DatastoreGrants, g) {
+				continue
+			}
+			switch {
+			case g == GrantClientSecret:
+				add("identity.clientSecret", "moving from the client-secret service principal to workload identity deletes the service principal's role on the datastore container; %s (or keep identity.clientSecret: true for now)", steps)
+			case g == GrantWorkloadIdentities:
+				add("identity.clientSecret", "moving from workload identity to the client-secret service principal deletes the workload identities' roles on the datastore container; %s", steps)
+			case strings.HasPrefix(g, GrantFlowRunner):
+				add("access.flowRunners", "removing flow runner %s deletes their role on the datastore container; %s", strings.TrimPrefix(g, GrantFlowRunner), steps)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

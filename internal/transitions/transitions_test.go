@@ -63,3 +63,62 @@ func TestParse(t *testing.T) {
 		t.Errorf("Parse(nil) = %+v, %v", a, err)
 	}
 }
+
+// Role assignments on the datastore container sit under the delete-locked storage account, so
+// removing one is refused while the locks stand, or in the up that sets or lifts them.
+func TestCheckRefusesRemovingADatastoreGrantUnderDeleteLocks(t *testing.T) {
+	locked := func(grants ...string) Applied {
+		a := applied()
+		a.DeleteLocks, a.DatastoreGrants = true, grants
+		return a
+	}
+	refused := func(name string, prev *Applied, next Applied, key, msg string) {
+		t.Helper()
+		var fe *settings.FieldError
+		err := Check(prev, next)
+		if !errors.As(err, &fe) || fe.Path != key || !strings.Contains(fe.Msg, msg) || !strings.Contains(fe.Msg, "protectData: false") {
+			t.Errorf("%s: Check = %v; want a refusal on %s containing %q and the way out", name, err, key, msg)
+		}
+	}
+	runner := GrantFlowRunner + "3f2a9c1e-0000-4000-8000-000000000001"
+	prev := locked(GrantWorkloadIdentities, runner)
+	refused("flow runner removed", &prev, locked(GrantWorkloadIdentities), "access.flowRunners", "removing flow runner 3f2a9c1e")
+	refused("to client secret", &prev, locked(GrantClientSecret, runner), "identity.clientSecret", "from workload identity")
+	lifting := locked(GrantWorkloadIdentities)
+	lifting.DeleteLocks = false
+	refused("removed while lifting the locks", &prev, lifting, "access.flowRunners", "removing flow runner")
+
+	// A deployment made before the stack recorded its grants used the client secret; upgrading
+	// a protected stack to workload identity in one up would fail on Azure.
+	old := applied()
+	refused("upgrade of a protected stack", &old, locked(GrantWorkloadIdentities), "identity.clientSecret", "keep identity.clientSecret: true")
+
+	for name, next := range map[string]Applied{
+		"flow runner added":     locked(GrantWorkloadIdentities, runner, GrantFlowRunner+"other"),
+		"locks lifted, same":    func() Applied { a := locked(GrantWorkloadIdentities, runner); a.DeleteLocks = false; return a }(),
+		"nothing changed":       locked(GrantWorkloadIdentities, runner),
+		"unlocked, runner gone": func() Applied { a := applied(); a.DatastoreGrants = []string{GrantWorkloadIdentities}; return a }(),
+	} {
+		p := prev
+		if name == "unlocked, runner gone" {
+			p.DeleteLocks = false
+		}
+		if err := Check(&p, next); err != nil {
+			t.Errorf("%s: refused: %v", name, err)
+		}
+	}
+}
+
+func TestFromSettingsRecordsLocksAndGrants(t *testing.T) {
+	s := settings.Defaults()
+	s.ProtectData = true
+	s.Access.FlowRunners = []settings.Principal{{ObjectID: "abc", Type: "Group"}}
+	a := FromSettings(&s)
+	if !a.DeleteLocks || strings.Join(a.DatastoreGrants, ",") != GrantWorkloadIdentities+","+GrantFlowRunner+"abc" {
+		t.Errorf("FromSettings: locks %v grants %v", a.DeleteLocks, a.DatastoreGrants)
+	}
+	s.Identity.ClientSecret = true
+	if a := FromSettings(&s); a.DatastoreGrants[0] != GrantClientSecret {
+		t.Errorf("client-secret mode grants %v", a.DatastoreGrants)
+	}
+}
