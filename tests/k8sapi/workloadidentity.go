@@ -25,7 +25,8 @@ import (
 const webhookTenantID = "8f0d0a6e-3c1b-4d8e-9a57-2b6c4e1f7d90"
 
 // webhookPort is where the webhook serves admission requests: controller-runtime's default
-// port, which the upstream binary does not make configurable.
+// port (sigs.k8s.io/controller-runtime v0.19.7, the webhook's dependency, pkg/webhook/server.go:39),
+// which the upstream binary does not make configurable.
 const webhookPort = 9443
 
 // startWorkloadIdentityWebhook runs the real Azure Workload Identity webhook against the

@@ -60,7 +60,10 @@ func injected(pod *corev1.Pod, c corev1.Container) injection {
 
 // injectionProblems: every container of the pod (init containers too: Argo's init loads
 // artifacts) must sign in as clientID, with the webhook's tenant, Entra's public authority and
-// a mounted projected token for the token exchange audience.
+// a mounted projected token for the token exchange audience. The authority is the webhook's
+// AzurePublicCloud ActiveDirectoryEndpoint (azure-workload-identity v1.5.1
+// pkg/webhook/webhook.go:465-474 → github.com/Azure/go-autorest/autorest v0.11.30
+// azure/environments.go:102, "https://login.microsoftonline.com/").
 func injectionProblems(what string, pod *corev1.Pod, clientID string) []string {
 	var problems []string
 	containers := append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...)
