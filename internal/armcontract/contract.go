@@ -8,12 +8,16 @@
 // parameters apart, `properties` un-flattened, known shape differences undone) and returns what
 // ARM would refuse.
 //
+// Diff tells, for a change of inputs, whether ARM updates the resource in place or a new one is
+// needed: a path parameter or a property the REST API spec marks create-only (x-ms-mutability
+// without "update", in data/spec-mutability.json, which cites the spec; the SDK does not carry
+// it) replaces.
+//
 // What it cannot check: the resource provider's own rules (which Kubernetes or PostgreSQL minor
 // versions, SKUs or zones a region offers, CIDR overlaps, quotas, rules across properties);
 // whether an ID names something real (a role definition GUID is just a string here); required
 // properties (recorded from the SDK's REQUIRED marks but not enforced: azure-native fills some,
-// such as location, from elsewhere); changes to create-only properties on update (the SDK does
-// not carry x-ms-mutability); the inside of polymorphic (discriminated) models, typed "any";
+// such as location, from elsewhere); the inside of polymorphic (discriminated) models, typed "any";
 // patterns, lengths and ranges other than those in spec-constraints.json. Every enum is treated
 // as closed, as the SDK lists it: for an extensible (modelAsString) enum the provider may accept
 // a newer value than the API version lists, so such a refusal can be stricter than Azure.
@@ -33,8 +37,12 @@ import (
 //go:embed data/*.json
 var data embed.FS
 
-// constraintsFile is written by hand from the REST API specs; every other data file is generated.
-const constraintsFile = "spec-constraints.json"
+// constraintsFile and mutabilityFile are written by hand from the REST API specs; every other
+// data file is generated.
+const (
+	constraintsFile = "spec-constraints.json"
+	mutabilityFile  = "spec-mutability.json"
+)
 
 // Violation is one refusal, worded the way ARM words it where possible.
 type Violation struct{ Path, Code, Message string }
@@ -53,6 +61,12 @@ type resourceContract struct {
 	file        *dataFile
 	res         *resourceDef
 	constraints map[string][]*constraint // ARM path ("{name}", "properties.x[].y") -> constraints
+	// createOnly are the body paths ("location", "properties.x[].y") whose x-ms-mutability has
+	// no "update" (data/spec-mutability.json); nil until that file names the token.
+	createOnly []string
+	// mutabilityRead tells that spec-mutability.json has an entry for the token (possibly
+	// with no create-only property at all).
+	mutabilityRead bool
 }
 
 // The data files' format; tools/armcontract writes it.
@@ -119,7 +133,7 @@ func load(fsys fs.FS, dir string) (*Contracts, error) {
 		return nil, err
 	}
 	c := &Contracts{byToken: map[string]*resourceContract{}, apiVersions: map[string]string{}}
-	var constraints []byte
+	var constraints, mutability []byte
 	for _, e := range entries {
 		name := e.Name()
 		if !strings.HasSuffix(name, ".json") {
@@ -132,6 +146,9 @@ func load(fsys fs.FS, dir string) (*Contracts, error) {
 		switch name {
 		case constraintsFile:
 			constraints = b
+			continue
+		case mutabilityFile:
+			mutability = b
 			continue
 		case apiVersionsName:
 			var av apiVersionsFile
@@ -160,6 +177,11 @@ func load(fsys fs.FS, dir string) (*Contracts, error) {
 	if constraints != nil {
 		if err := c.addConstraints(constraints); err != nil {
 			return nil, fmt.Errorf("%s: %v", constraintsFile, err)
+		}
+	}
+	if mutability != nil {
+		if err := c.addMutability(mutability); err != nil {
+			return nil, fmt.Errorf("%s: %v", mutabilityFile, err)
 		}
 	}
 	return c, nil
