@@ -76,10 +76,10 @@ func server(over map[string]any) resource.PropertyMap {
 		"resourceGroupName": "rg", "serverName": "psql-a", "location": "westeurope",
 		"administratorLogin": "metaflowadmin", "administratorLoginPassword": "p",
 		"version": "16", "sku": map[string]any{"name": "Standard_B1ms", "tier": "Burstable"},
-		"storage":  map[string]any{"storageSizeGB": 32},
-		"backup":   map[string]any{"backupRetentionDays": 7, "geoRedundantBackup": "Disabled"},
-		"tags":     map[string]any{"environment": "dev"},
-		"network":  map[string]any{"publicNetworkAccess": "Disabled"},
+		"storage":           map[string]any{"storageSizeGB": 32},
+		"backup":            map[string]any{"backupRetentionDays": 7, "geoRedundantBackup": "Disabled"},
+		"tags":              map[string]any{"environment": "dev"},
+		"network":           map[string]any{"publicNetworkAccess": "Disabled"},
 		"maintenanceWindow": map[string]any{"customWindow": "Enabled", "dayOfWeek": 0, "startHour": 2, "startMinute": 0},
 	}
 	for k, v := range over {
