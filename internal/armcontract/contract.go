@@ -8,10 +8,11 @@
 // parameters apart, `properties` un-flattened, known shape differences undone) and returns what
 // ARM would refuse.
 //
-// Diff tells, for a change of inputs, whether ARM updates the resource in place or a new one is
-// needed: a path parameter or a property the REST API spec marks create-only (x-ms-mutability
+// Diff tells, for a change of inputs, whether azure-native updates the resource in place or
+// replaces it: a path parameter, a property the REST API spec marks create-only (x-ms-mutability
 // without "update", in data/spec-mutability.json, which cites the spec; the SDK does not carry
-// it) replaces.
+// it), or one of the inputs azure-native's own forceNewMap lists (data/provider-force-new.json,
+// which cites azure-native's source) replaces.
 //
 // What it cannot check: the resource provider's own rules (which Kubernetes or PostgreSQL minor
 // versions, SKUs or zones a region offers, CIDR overlaps, quotas, rules across properties);
@@ -42,6 +43,8 @@ var data embed.FS
 const (
 	constraintsFile = "spec-constraints.json"
 	mutabilityFile  = "spec-mutability.json"
+	// forceNewFile is read from azure-native's source, not Microsoft's.
+	forceNewFile = "provider-force-new.json"
 )
 
 // Violation is one refusal, worded the way ARM words it where possible.
@@ -67,6 +70,9 @@ type resourceContract struct {
 	// mutabilityRead tells that spec-mutability.json has an entry for the token (possibly
 	// with no create-only property at all).
 	mutabilityRead bool
+	// forceNew are the top-level inputs azure-native replaces the resource for besides the
+	// spec's create-only ones (data/provider-force-new.json).
+	forceNew []string
 }
 
 // The data files' format; tools/armcontract writes it.
@@ -133,7 +139,7 @@ func load(fsys fs.FS, dir string) (*Contracts, error) {
 		return nil, err
 	}
 	c := &Contracts{byToken: map[string]*resourceContract{}, apiVersions: map[string]string{}}
-	var constraints, mutability []byte
+	var constraints, mutability, forceNew []byte
 	for _, e := range entries {
 		name := e.Name()
 		if !strings.HasSuffix(name, ".json") {
@@ -149,6 +155,9 @@ func load(fsys fs.FS, dir string) (*Contracts, error) {
 			continue
 		case mutabilityFile:
 			mutability = b
+			continue
+		case forceNewFile:
+			forceNew = b
 			continue
 		case apiVersionsName:
 			var av apiVersionsFile
@@ -182,6 +191,11 @@ func load(fsys fs.FS, dir string) (*Contracts, error) {
 	if mutability != nil {
 		if err := c.addMutability(mutability); err != nil {
 			return nil, fmt.Errorf("%s: %v", mutabilityFile, err)
+		}
+	}
+	if forceNew != nil {
+		if err := c.addForceNew(forceNew); err != nil {
+			return nil, fmt.Errorf("%s: %v", forceNewFile, err)
 		}
 	}
 	return c, nil

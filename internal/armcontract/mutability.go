@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,6 +23,34 @@ type mutabilityData struct {
 			Source     string   `json:"source"`
 		} `json:"createOnly"`
 	} `json:"resources"`
+}
+
+// forceNewData is data/provider-force-new.json: the inputs azure-native itself adds to the
+// spec's create-only properties (its forceNewMap), with the source read.
+type forceNewData struct {
+	Source    string `json:"source"`
+	Resources []struct {
+		Token  string   `json:"token"`
+		Inputs []string `json:"inputs"`
+	} `json:"resources"`
+}
+
+func (c *Contracts) addForceNew(b []byte) error {
+	var f forceNewData
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	if f.Source == "" {
+		return fmt.Errorf("no source")
+	}
+	for _, r := range f.Resources {
+		rc, ok := c.byToken[r.Token]
+		if !ok {
+			return fmt.Errorf("%s: no contract for the token", r.Token)
+		}
+		rc.forceNew = append(rc.forceNew, r.Inputs...)
+	}
+	return nil
 }
 
 func (c *Contracts) addMutability(b []byte) error {
@@ -73,9 +102,10 @@ type Change struct {
 }
 
 // Diff compares a resource's old and new Pulumi inputs as the ARM requests azure-native would send
-// and tells, for every difference, whether ARM can update the resource in place or a new
-// resource must be created: a changed path parameter or create-only property replaces;
-// everything else is an update of the same PUT. An unknown new value counts as changed.
+// and tells, for every difference, whether the resource is updated in place or replaced, as
+// azure-native decides (its diff.go calculateDetailedDiff): a changed path parameter, a property
+// the REST API spec marks create-only, or an input in azure-native's own forceNewMap replaces;
+// everything else is an update with the same PUT.
 // Tokens without a mutability record in spec-mutability.json are an error: a guess would let
 // a test pass that Azure fails.
 func (c *Contracts) Diff(typeToken string, olds, news resource.PropertyMap) ([]Change, error) {
@@ -91,10 +121,10 @@ func (c *Contracts) Diff(typeToken string, olds, news resource.PropertyMap) ([]C
 	for p := range union(before, after) {
 		o, inOld := before[p]
 		n, inNew := after[p]
-		if inOld && inNew && o.known && n.known && o.value.DeepEquals(n.value) {
-			continue
-		}
-		if inOld && inNew && !o.known && !n.known {
+		if inOld && inNew && (!n.known || o.value.DeepEquals(n.value)) {
+			// An unknown new value counts as the same, as azure-native's diff does (diff.go
+			// objectDiff: "for output properties, however, ignore differences"); the update
+			// runs the program again and diffs the known value.
 			continue
 		}
 		input := n.input
@@ -105,6 +135,8 @@ func (c *Contracts) Diff(typeToken string, olds, news resource.PropertyMap) ([]C
 		switch {
 		case strings.HasPrefix(p, "{"):
 			ch.Replace, ch.Why = true, "path parameter: the resource's identity in ARM ("+rc.res.Path+")"
+		case slices.Contains(rc.forceNew, input):
+			ch.Replace, ch.Why = true, "azure-native replaces on a change of "+input+" ("+forceNewFile+")"
 		default:
 			if co := rc.createOnlyAt(p); co != "" {
 				ch.Replace, ch.Why = true, "create-only in the REST API spec (x-ms-mutability of "+co+", "+mutabilityFile+")"

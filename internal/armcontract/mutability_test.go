@@ -121,6 +121,18 @@ func TestDiffDecidesFromTheContract(t *testing.T) {
 			props(map[string]any{"resourceGroupName": "rg", "resourceName": "aks", "agentPoolName": "tasks", "maxCount": 5, "vmSize": "Standard_D4ds_v5"}),
 			props(map[string]any{"resourceGroupName": "rg", "resourceName": "aks", "agentPoolName": "tasks", "maxCount": 9, "vmSize": "Standard_D4ds_v5"}),
 			nil, []string{"properties.maxCount"}},
+		{"pool VM size (azure-native's forceNewMap)", "azure-native:containerservice/v20241001:AgentPool",
+			props(map[string]any{"resourceGroupName": "rg", "resourceName": "aks", "agentPoolName": "gpu", "maxCount": 5, "vmSize": "Standard_NC24ads_A100_v4"}),
+			props(map[string]any{"resourceGroupName": "rg", "resourceName": "aks", "agentPoolName": "gpu", "maxCount": 5, "vmSize": "Standard_NC48ads_A100_v4"}),
+			[]string{"properties.vmSize"}, nil},
+		{"assignment principal (azure-native's forceNewMap)", "azure-native:authorization:RoleAssignment",
+			props(map[string]any{"scope": "/s", "roleAssignmentName": "a", "principalId": "p1", "roleDefinitionId": "/r"}),
+			props(map[string]any{"scope": "/s", "roleAssignmentName": "a", "principalId": "p2", "roleDefinitionId": "/r"}),
+			[]string{"properties.principalId"}, nil},
+		{"assignment description", "azure-native:authorization:RoleAssignment",
+			props(map[string]any{"scope": "/s", "roleAssignmentName": "a", "principalId": "p1", "roleDefinitionId": "/r", "description": "x"}),
+			props(map[string]any{"scope": "/s", "roleAssignmentName": "a", "principalId": "p1", "roleDefinitionId": "/r", "description": "y"}),
+			nil, []string{"properties.description"}},
 		{"subnet prefix", "azure-native:network:Subnet",
 			props(map[string]any{"resourceGroupName": "rg", "virtualNetworkName": "vnet", "subnetName": "s", "addressPrefix": "10.0.0.0/24"}),
 			props(map[string]any{"resourceGroupName": "rg", "virtualNetworkName": "vnet", "subnetName": "s", "addressPrefix": "10.0.0.0/23"}),
@@ -153,7 +165,7 @@ func TestDiffDecidesFromTheContract(t *testing.T) {
 	}
 }
 
-func TestDiffOfEqualInputsIsEmptyAndUnknownsChange(t *testing.T) {
+func TestDiffOfEqualOrUnknownInputsIsEmpty(t *testing.T) {
 	c := mustLoad(t)
 	const tok = "azure-native:managedidentity:UserAssignedIdentity"
 	in := props(map[string]any{"resourceGroupName": "rg", "resourceName": "id", "location": "westeurope", "tags": map[string]any{"a": "b"}})
@@ -168,8 +180,8 @@ func TestDiffOfEqualInputsIsEmptyAndUnknownsChange(t *testing.T) {
 	unknown := in.Copy()
 	unknown["resourceGroupName"] = resource.MakeComputed(resource.NewStringProperty(""))
 	ch, err := c.Diff(tok, in, unknown)
-	if err != nil || len(ch) != 1 || !ch[0].Replace || ch[0].Path != "{resourceGroupName}" {
-		t.Fatalf("an unknown resource group (being replaced) must replace: %+v %v", ch, err)
+	if err != nil || len(ch) != 0 {
+		t.Fatalf("an unknown new value counts as the same, as in azure-native's diff: %+v %v", ch, err)
 	}
 }
 
@@ -178,5 +190,41 @@ func TestDiffRefusesATokenWithoutMutabilityData(t *testing.T) {
 	c.byToken["azure-native:storage:BlobContainer"].mutabilityRead = false
 	if _, err := c.Diff("azure-native:storage:BlobContainer", resource.PropertyMap{}, resource.PropertyMap{}); err == nil {
 		t.Fatal("no error for a token whose mutability was never read")
+	}
+}
+
+// azure-native's forceNewMap names inputs; each must be an input the resource has, or a typo
+// would silently turn a replacement into an update.
+func TestProviderForceNewInputsExist(t *testing.T) {
+	c := mustLoad(t)
+	n := 0
+	for _, tok := range c.Tokens() {
+		rc := c.byToken[tok]
+		for _, in := range rc.forceNew {
+			n++
+			if _, _, _, ok := rc.field(rc.res.Body, in); !ok {
+				t.Errorf("%s: forceNew input %q is not an input of %s", tok, in, rc.res.Body)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no forceNew input loaded")
+	}
+}
+
+func TestClusterUpgradeUpdatesAndNetworkChangeReplaces(t *testing.T) {
+	c := mustLoad(t)
+	const tok = "azure-native:containerservice/v20241001:ManagedCluster"
+	base := func(version, policy string) resource.PropertyMap {
+		return props(map[string]any{"resourceGroupName": "rg", "resourceName": "aks", "location": "westeurope", "dnsPrefix": "aks",
+			"kubernetesVersion": version, "networkProfile": map[string]any{"networkPlugin": "azure", "networkPolicy": policy}})
+	}
+	ch, err := c.Diff(tok, base("1.35", ""), base("1.36", ""))
+	if err != nil || len(ch) != 1 || ch[0].Replace {
+		t.Errorf("a Kubernetes upgrade must be an in-place update: %+v %v", ch, err)
+	}
+	ch, err = c.Diff(tok, base("1.36", "azure"), base("1.36", "cilium"))
+	if err != nil || len(ch) != 1 || !ch[0].Replace {
+		t.Errorf("azure-native replaces the cluster on any networkProfile change: %+v %v", ch, err)
 	}
 }

@@ -81,6 +81,36 @@ type Azure struct {
 	contracts Checker
 	// deployerType is the kind of principal the deployer signs in as: User or ServicePrincipal.
 	deployerType string
+	// access, when set, makes the fake's clusters reachable: kubeconfigs name its server and
+	// carry its credentials, and Entra tokens are its tokens (see ClusterAccess).
+	access ClusterAccess
+}
+
+// ClusterAccess stands for a real API server behind the fake's AKS clusters, for runs through
+// the real engine and the real Kubernetes provider: the server and CA a cluster's kubeconfig
+// names, the static clusterUser token of a cluster with local accounts, and the Entra access
+// tokens the deployer gets.
+type ClusterAccess interface {
+	// Server is the API server URL and the PEM CA certificate of a cluster.
+	Server(cluster string) (url string, caPEM []byte)
+	// ClusterUserToken is the bearer token of the clusterUser credential AKS returns for a
+	// cluster with local accounts.
+	ClusterUserToken(cluster string) string
+	// AccessToken is an Entra access token of the deployer for an audience.
+	AccessToken(audience string) string
+}
+
+// SetClusterAccess makes kubeconfigs and tokens those of a real API server.
+func (a *Azure) SetClusterAccess(c ClusterAccess) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.access = c
+}
+
+func (a *Azure) clusterAccess() ClusterAccess {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.access
 }
 
 // SetDeployerPrincipalType makes the deployer sign in as a User (the default, like az login) or
@@ -299,15 +329,28 @@ func (a *Azure) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		if audience == "" {
 			audience = "https://management.azure.com/"
 		}
-		return resource.PropertyMap{"token": resource.NewStringProperty(a.accessToken(audience))}, nil
+		token := a.accessToken(audience)
+		if access := a.clusterAccess(); access != nil && audience != "https://management.azure.com/" {
+			token = access.AccessToken(audience)
+		}
+		return resource.PropertyMap{"token": resource.NewStringProperty(token)}, nil
 	case "azure-native:containerservice/v20241001:listManagedClusterUserCredentials":
 		rg, cluster := str(args.Args, "resourceGroupName"), str(args.Args, "resourceName")
 		if rg == "" || cluster == "" {
 			return nil, fmt.Errorf("listManagedClusterUserCredentials: resourceGroupName and resourceName are required")
 		}
+		entra := a.clusterHasEntraID(cluster)
 		kubeconfig := Kubeconfig(rg, cluster)
-		if a.clusterHasEntraID(cluster) {
+		if entra {
 			kubeconfig = EntraKubeconfig(rg, cluster)
+		}
+		if access := a.clusterAccess(); access != nil {
+			server, ca := access.Server(cluster)
+			credentials := fmt.Sprintf("    token: %s\n", access.ClusterUserToken(cluster))
+			if entra {
+				credentials = entraExec
+			}
+			kubeconfig = kubeconfigAt(cluster, clusterUser(rg, cluster), server, base64.StdEncoding.EncodeToString(ca), credentials)
 		}
 		return resource.PropertyMap{"kubeconfigs": resource.NewArrayProperty([]resource.PropertyValue{
 			resource.NewObjectProperty(resource.PropertyMap{
@@ -329,7 +372,11 @@ func Kubeconfig(resourceGroup, cluster string) string {
 // EntraKubeconfig is the cluster-user kubeconfig AKS returns for a cluster with AKS-managed
 // Microsoft Entra ID: an exec kubeconfig whose kubelogin signs in with a device code.
 func EntraKubeconfig(resourceGroup, cluster string) string {
-	return kubeconfigFor(cluster, clusterUser(resourceGroup, cluster), fmt.Sprintf(`    exec:
+	return kubeconfigFor(cluster, clusterUser(resourceGroup, cluster), entraExec)
+}
+
+// entraExec is the user credential of AKS's cluster-user kubeconfig for an Entra cluster.
+var entraExec = fmt.Sprintf(`    exec:
       apiVersion: client.authentication.k8s.io/v1beta1
       command: kubelogin
       args:
@@ -346,8 +393,7 @@ func EntraKubeconfig(resourceGroup, cluster string) string {
       - AzurePublicCloud
       interactiveMode: IfAvailable
       provideClusterInfo: false
-`, TenantID))
-}
+`, TenantID)
 
 func clusterUser(resourceGroup, cluster string) string {
 	return fmt.Sprintf("clusterUser_%s_%s", resourceGroup, cluster)
@@ -357,6 +403,10 @@ func clusterUser(resourceGroup, cluster string) string {
 func kubeconfigFor(cluster, user, credentials string) string {
 	server := fmt.Sprintf("https://%s-%s.hcp.westeurope.azmk8s.io:443", cluster, hash(cluster)[:8])
 	ca := base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\nfake-ca\n-----END CERTIFICATE-----\n"))
+	return kubeconfigAt(cluster, user, server, ca, credentials)
+}
+
+func kubeconfigAt(cluster, user, server, ca, credentials string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
