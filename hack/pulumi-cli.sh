@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Pulumi CLI pinned by tools/pulumi/go.mod once into a per-version cache outside the
 # repo and prints the directory holding `pulumi` (put it first on PATH). Instant when cached.
+# Beside it goes tools/pulumi/langhost, a small Go language host (`pulumi-language-go`), which the
+# CLI finds next to itself: plain `pulumi up` of this `runtime: go` project needs one, and
+# Pulumi's own is not served by the module proxy.
 #
 # The CLI is not installable any other way here (no release downloads); see tools/pulumi/go.mod.
 # Cold build (empty Go build cache): about 320 CPU-seconds (4 min wall on 2 cores), 2.3 GB peak.
@@ -12,7 +15,17 @@ cache="${METAFLOW_AZURE_TOOLS_CACHE:-$HOME/.cache/metaflow-azure/tools}"
 bindir="$cache/pulumi-$version/bin"
 
 # The binary must report its version: the Automation API refuses a CLI whose version is empty.
+# The language host is the project's own code: rebuilt whenever its source is newer (seconds).
+build_langhost() {
+	local tmp="$bindir/pulumi-language-go.tmp.$$"
+	(cd "$root/tools/pulumi" && GOFLAGS="${GOFLAGS:-} -mod=readonly" go build -o "$tmp" ./langhost) >&2
+	mv "$tmp" "$bindir/pulumi-language-go"
+}
+
 if [ -x "$bindir/pulumi" ] && [ "$("$bindir/pulumi" version 2>/dev/null)" = "$version" ]; then
+	if [ ! -x "$bindir/pulumi-language-go" ] || [ "$root/tools/pulumi/langhost/main.go" -nt "$bindir/pulumi-language-go" ]; then
+		build_langhost
+	fi
 	echo "$bindir"
 	exit 0
 fi
@@ -27,6 +40,7 @@ trap 'rm -f "$tmp"' EXIT
 	-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$version" \
 	-o "$tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) >&2
 mv "$tmp" "$bindir/pulumi"
+build_langhost
 got="$("$bindir/pulumi" version)"
 if [ "$got" != "$version" ]; then
 	echo "pulumi-cli.sh: built pulumi reports version \"$got\", want $version" >&2
