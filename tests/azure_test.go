@@ -236,39 +236,75 @@ func TestRoleAssignmentsAreExactlyTheNeededOnes(t *testing.T) {
 	t.Parallel()
 	for _, stack := range []string{"dev", "prod"} {
 		s := runStack(t, stack)
-		container := s.one(tContainer, "datastore-container")
-		tasks := s.one(tIdentity, "task-identity-identity")
-		ui := s.one(tIdentity, "ui-identity-identity")
-
-		got := map[string]map[string]string{}
+		container := s.one(tContainer, "datastore-container").ID
+		cluster := s.one(tCluster, "aks")
+		subnet := s.one(tSubnet, "network-aks").ID
+		// Every principal the stack may grant anything to, by who it is.
+		principals := map[string]string{
+			str(s.one(tIdentity, "task-identity-identity").Outputs, "principalId"): "tasks",
+			str(s.one(tIdentity, "ui-identity-identity").Outputs, "principalId"):   "ui-backend",
+			str(s.one(tIdentity, "aks-identity").Outputs, "principalId"):           "cluster",
+			str(cluster.Outputs, "identityProfile.kubeletidentity.objectId"):       "kubelet",
+			fakeazure.DeployerObjectID:                                             "deployer",
+		}
+		scopes := map[string]string{container: "container", cluster.ID: "cluster", subnet: "aks-subnet", cluster.ID + "/namespaces/" + settings.Defaults().Metaflow.TaskNamespace: "task-namespace"}
+		for _, r := range s.all(tRegistry) {
+			scopes[r.ID] = "registry"
+		}
+		roles := map[string]string{}
+		for _, r := range azurefacts.BuiltInRoles() {
+			roles[r.GUID] = r.Name
+		}
+		var got []string
 		for _, a := range s.all(tAssignment) {
-			if pt := str(a.Inputs, "principalType"); pt == "" && str(a.Inputs, "principalId") != fakeazure.DeployerObjectID {
-				t.Errorf("%s has no principalType (Azure's replication race)", a.Name)
+			if pt := str(a.Inputs, "principalType"); pt == "" {
+				t.Errorf("%s: %s has no principalType (Azure's replication race)", stack, a.Name)
 			}
 			if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(str(a.Inputs, "roleAssignmentName")) {
-				t.Errorf("%s needs a deterministic GUID name, got %q", a.Name, str(a.Inputs, "roleAssignmentName"))
+				t.Errorf("%s: %s needs a deterministic GUID name, got %q", stack, a.Name, str(a.Inputs, "roleAssignmentName"))
 			}
-			for who, identity := range map[string]*fakeazure.Resource{"tasks": tasks, "ui": ui} {
-				if str(a.Inputs, "principalId") == str(identity.Outputs, "principalId") {
-					if str(a.Inputs, "principalType") != "ServicePrincipal" {
-						t.Errorf("%s: %s identity assigned with principalType %q", stack, who, str(a.Inputs, "principalType"))
-					}
-					role := str(a.Inputs, "roleDefinitionId")
-					if got[who] == nil {
-						got[who] = map[string]string{}
-					}
-					got[who][role[strings.LastIndex(role, "/")+1:]] = str(a.Inputs, "scope")
+			who, ok := principals[str(a.Inputs, "principalId")]
+			if !ok {
+				who = "runner " + str(a.Inputs, "principalId")
+			}
+			if who == "tasks" || who == "ui-backend" || who == "cluster" || who == "kubelet" {
+				if pt := str(a.Inputs, "principalType"); pt != "ServicePrincipal" {
+					t.Errorf("%s: the %s identity is assigned with principalType %q", stack, who, pt)
 				}
 			}
+			role := str(a.Inputs, "roleDefinitionId")
+			scope, ok := scopes[str(a.Inputs, "scope")]
+			if !ok {
+				scope = str(a.Inputs, "scope")
+			}
+			got = append(got, fmt.Sprintf("%s: %s on %s", who, roles[role[strings.LastIndex(role, "/")+1:]], scope))
 		}
+		slices.Sort(got)
 		// Each workload identity holds one role on the datastore container and nothing on the
-		// cluster: no workload calls the AKS API.
-		want := map[string]map[string]string{
-			"tasks": {azurefacts.RoleStorageBlobDataContributor: container.ID},
-			"ui":    {azurefacts.RoleStorageBlobDataReader: container.ID},
+		// cluster (no workload calls the AKS API); the cluster's identity joins its subnet; the
+		// kubelet pulls from the registry; the deployer administers an Entra cluster; flow
+		// runners (prod) run flows as themselves. Anything else, an Owner anywhere included, fails.
+		want := []string{
+			"cluster: Network Contributor on aks-subnet",
+			"tasks: Storage Blob Data Contributor on container",
+			"ui-backend: Storage Blob Data Reader on container",
 		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("%s: workload identity grants:\n got %v\nwant %v", stack, got, want)
+		if stack == "prod" {
+			want = append(want,
+				"deployer: Azure Kubernetes Service RBAC Cluster Admin on cluster",
+				"kubelet: AcrPull on registry",
+			)
+			for _, runner := range []string{"11111111-2222-4333-8444-555555555555", "66666666-7777-4888-9999-000000000000"} {
+				want = append(want,
+					"runner "+runner+": Storage Blob Data Contributor on container",
+					"runner "+runner+": Azure Kubernetes Service Cluster User Role on cluster",
+					"runner "+runner+": Azure Kubernetes Service RBAC Writer on task-namespace",
+				)
+			}
+		}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: role assignments\n got %q\nwant %q", stack, got, want)
 		}
 	}
 }
@@ -435,8 +471,13 @@ func TestInvalidSettingsDeclareNothing(t *testing.T) {
 		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "metaflow-azure:"+tt.key+":") {
 			t.Errorf("%s: error must name metaflow-azure:%s, got: %v", tt.override, tt.key, err)
 		}
-		if n := len(s.fake.Resources()); n != 0 {
-			t.Errorf("%s: %d resources declared before validation failed", tt.override, n)
+		// The only registration allowed is the read of the stack's own last deployment, which
+		// the checks that depend on it (versions out of support, changes Azure cannot apply)
+		// need; it creates nothing.
+		for _, r := range s.fake.Resources() {
+			if r.Type != "pulumi:pulumi:StackReference" {
+				t.Errorf("%s: %s %s declared before validation failed", tt.override, r.Type, r.Name)
+			}
 		}
 	}
 }

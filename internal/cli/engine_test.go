@@ -30,12 +30,14 @@ import (
 	"metaflow-azure/internal/portforward/pftest"
 	"metaflow-azure/internal/program"
 	"metaflow-azure/internal/settings"
+	"metaflow-azure/internal/testday"
 )
 
 // pulumiBin is the pulumi CLI the tests use.
 var pulumiBin string
 
 func TestMain(m *testing.M) {
+	testday.Pin()
 	// No silent skip: without the CLI these tests fail, they do not pass vacuously.
 	out, err := exec.Command("../../hack/pulumi-cli.sh").Output()
 	if err != nil {

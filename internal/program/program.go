@@ -74,11 +74,46 @@ func WithConfig(config map[string]string) pulumi.RunFunc {
 	}
 }
 
+// EnvToday pins the day the program checks Microsoft's support calendars against, as YYYY-MM-DD.
+// Tests set it so that they do not change with the calendar; it also replays a preview as of a
+// day. Unset, the day is today's (UTC).
+const EnvToday = "METAFLOW_AZURE_TODAY"
+
+// Today is the day the program checks support calendars against (EnvToday, else today in UTC).
+func Today(getenv func(string) string) (time.Time, error) {
+	v := getenv(EnvToday)
+	if v == "" {
+		return time.Now().UTC(), nil
+	}
+	day, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s=%q must be a date like 2026-12-04", EnvToday, v)
+	}
+	return day, nil
+}
+
 // Declare validates the config, declares every resource of the stack and returns the stack
 // outputs by name, for callers that want to inspect them rather than export them.
 func Declare(ctx *pulumi.Context, config map[string]string) (pulumi.Map, error) {
-	s, err := settings.Load(ctx.Project(), config)
+	today, err := Today(os.Getenv)
 	if err != nil {
+		return nil, err
+	}
+	s, err := settings.LoadForDeployment(ctx.Project(), config, today)
+	if err != nil {
+		return nil, fmt.Errorf("invalid stack configuration:\n%w", err)
+	}
+	// What needs the last deployment is checked once it has been read: versions out of
+	// support, and changes Azure cannot apply.
+	previous, err := ReadPrevious(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var deployed settings.Deployed
+	if a := previous.Applied; a != nil {
+		deployed = settings.Deployed{KubernetesMinor: a.KubernetesMinor, PostgresMajor: a.PostgresMajor}
+	}
+	if err := s.CheckSupport(deployed); err != nil {
 		return nil, fmt.Errorf("invalid stack configuration:\n%w", err)
 	}
 	for _, w := range s.Warnings() {
@@ -87,12 +122,8 @@ func Declare(ctx *pulumi.Context, config map[string]string) (pulumi.Map, error) 
 		}
 	}
 	applied := transitions.FromSettings(s)
-	previous, err := ReadPrevious(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if s.Identity.ClientSecret {
-		if w := SecretExpiryWarning(previous.SecretExpiry, time.Now().UTC()); w != "" {
+		if w := SecretExpiryWarning(previous.SecretExpiry, today); w != "" {
 			if err := ctx.Log.Warn(ctx.Project()+":identity.clientSecret: "+w, nil); err != nil {
 				return nil, err
 			}
@@ -475,7 +506,7 @@ type kubernetesSide struct {
 }
 
 func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, pools []taskpools.Pool, cluster *infra.Cluster, store *infra.Datastore, db *infra.Database, identities workloadIdentities) (*kubernetesSide, error) {
-	provider, err := services.NewProvider(ctx, "aks", cluster.Kubeconfig, pulumi.Parent(cluster), pulumi.DependsOn(cluster.KubernetesAccess))
+	provider, err := services.NewProvider(ctx, "aks", cluster.Kubeconfig, cluster.APIServer, pulumi.Parent(cluster), pulumi.DependsOn(cluster.KubernetesAccess))
 	if err != nil {
 		return nil, fmt.Errorf("declaring the Kubernetes provider: %w", err)
 	}
@@ -517,7 +548,7 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, pools []taskpo
 	}
 	if s.Argo.Enabled {
 		argo, err := services.NewArgo(ctx, "argo", &services.ArgoArgs{
-			Namespace: s.Argo.Namespace, ChartVersion: s.Argo.ChartVersion, AuthMode: s.Argo.AuthMode,
+			Namespace: s.Argo.Namespace, ChartVersion: s.Argo.ChartVersion, ChartRepository: s.Argo.ChartRepository, AuthMode: s.Argo.AuthMode,
 			Tasks: tasks, BlobEndpoint: store.BlobEndpoint, Container: store.ContainerName,
 		}, onCluster)
 		if err != nil {
@@ -526,7 +557,7 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, pools []taskpo
 		side.config.Argo = &argo.Server
 		if s.ArgoEvents.Enabled {
 			events, err := services.NewArgoEvents(ctx, "argo-events", &services.ArgoEventsArgs{
-				Namespace: s.ArgoEvents.Namespace, ChartVersion: s.ArgoEvents.ChartVersion,
+				Namespace: s.ArgoEvents.Namespace, ChartVersion: s.ArgoEvents.ChartVersion, ChartRepository: s.ArgoEvents.ChartRepository,
 				JetStreamVersion: s.ArgoEvents.JetStreamVersion, Tasks: tasks, Argo: argo,
 			}, onCluster)
 			if err != nil {

@@ -9,6 +9,10 @@ import (
 // needs the capacity back, never for price (azurefacts.SpotSource).
 const defaultSpotMaxPrice = azurefacts.SpotMaxPriceOnDemand
 
+// ArgoHelmRepository is the official repository of the Argo Helm charts (argoproj/argo-helm @03779e2b
+// README: `helm repo add argo https://argoproj.github.io/argo-helm`).
+const ArgoHelmRepository = "https://argoproj.github.io/argo-helm"
+
 // Defaults returns the settings a stack gets for every key it leaves out. Each default lives here
 // and only here; the comments say why it was chosen.
 func Defaults() Settings {
@@ -81,14 +85,16 @@ func Defaults() Settings {
 		Argo: Argo{
 			Enabled: true,
 			// The 3.7 line: Argo 4.x is a breaking line for downstream tools; opt in by setting.
-			ChartVersion: "0.47.5",
-			Namespace:    "argo",
+			ChartVersion:    "0.47.5",
+			ChartRepository: ArgoHelmRepository,
+			Namespace:       "argo",
 			// The UI is reached by port-forward; "client" still makes each user present a token.
 			AuthMode: "client",
 		},
 		ArgoEvents: ArgoEvents{
 			Enabled:          true,
 			ChartVersion:     "2.4.22",
+			ChartRepository:  ArgoHelmRepository,
 			Namespace:        "argo-events",
 			JetStreamVersion: "2.10.10",
 		},

@@ -31,26 +31,76 @@ func Load(project string, config map[string]string) (*Settings, error) {
 }
 
 // LoadOn is Load on a given day: versions are checked against Microsoft's support calendars
-// (internal/azurefacts) as of today.
+// (internal/azurefacts) as of today, for a stack not deployed yet.
 func LoadOn(project string, config map[string]string, today time.Time) (*Settings, error) {
+	s, errs := loadSettings(project, config, today)
+	errs = append(errs, s.supportErrors(Deployed{})...)
+	if len(errs) > 0 {
+		return nil, errors.Join(prefixed(project, errs)...)
+	}
+	return s, nil
+}
+
+// LoadForDeployment checks everything but one rule: whether a version that has left standard
+// support may be used depends on what the stack runs, which the program learns from its last
+// deployment; CheckSupport applies it.
+func LoadForDeployment(project string, config map[string]string, today time.Time) (*Settings, error) {
+	s, errs := loadSettings(project, config, today)
+	if len(errs) > 0 {
+		return nil, errors.Join(prefixed(project, errs)...)
+	}
+	return s, nil
+}
+
+func loadSettings(project string, config map[string]string, today time.Time) (*Settings, []error) {
 	s := Defaults()
 	s.today = today.UTC()
+	s.project = project
 	errs := decodeConfig(project, config, &s)
 	if len(errs) == 0 {
-		var w []string
-		errs, w = s.validate(today)
-		s.warnings = w
+		errs, s.warnings, s.supportEnded = s.validate(today)
 	}
-	if len(errs) == 0 {
-		return &s, nil
+	return &s, errs
+}
+
+// Deployed is what the stack's last deployment runs (zero: nothing yet).
+type Deployed struct {
+	KubernetesMinor, PostgresMajor int
+}
+
+// CheckSupport refuses a Kubernetes minor or PostgreSQL major that has left standard support for
+// a stack that does not run it yet (a new stack, or a change of version), and only warns while
+// the stack runs it: refusing then would block every update of an unchanged stack from the day
+// its support ends, the fixes the runbook prescribes included.
+func (s *Settings) CheckSupport(d Deployed) error {
+	return errors.Join(prefixed(s.project, s.supportErrors(d))...)
+}
+
+func (s *Settings) supportErrors(d Deployed) []error {
+	var errs []error
+	for _, e := range s.supportEnded {
+		deployed := d.KubernetesMinor
+		if e.path == "postgres.version" {
+			deployed = d.PostgresMajor
+		}
+		if e.version == deployed {
+			s.warnings = append(s.warnings, e.path+": "+e.warning)
+			continue
+		}
+		errs = append(errs, &FieldError{Path: e.path, Msg: e.refusal})
 	}
+	return errs
+}
+
+// prefixed gives each field error its full config key.
+func prefixed(project string, errs []error) []error {
 	for _, err := range errs {
 		var fe *FieldError
 		if errors.As(err, &fe) {
 			fe.Path = project + ":" + fe.Path
 		}
 	}
-	return nil, errors.Join(errs...)
+	return errs
 }
 
 func decodeConfig(project string, config map[string]string, s *Settings) []error {

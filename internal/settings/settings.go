@@ -38,6 +38,10 @@ type Settings struct {
 	// today is the day the settings were loaded (UTC): versions were checked against it, and a
 	// budget created now starts in its month.
 	today time.Time
+	// project is the config namespace errors are named in; supportEnded the versions out of
+	// support that CheckSupport decides on.
+	project      string
+	supportEnded []supportEnded
 
 	// warnings are what validation found worth saying but not refusing: a version near the
 	// end of its support, a region whose capabilities the stack cannot confirm.
@@ -237,6 +241,10 @@ type Argo struct {
 	Enabled bool `json:"enabled"`
 	// ChartVersion pins the argo-workflows Helm chart. Default: 0.47.5 (Argo v3.7.11).
 	ChartVersion string `json:"chartVersion"`
+	// ChartRepository is where the chart comes from: an HTTPS Helm repository (its index.yaml)
+	// or an OCI registry path (oci://host/path, the chart under it). Default: Argo's official
+	// repository. A mirror serves air-gapped clusters.
+	ChartRepository string `json:"chartRepository"`
 	// Namespace holds the controller and server. Default: argo.
 	Namespace string `json:"namespace"`
 	// AuthMode is the Argo server's --auth-mode: client (a Kubernetes bearer token per user)
@@ -250,6 +258,9 @@ type ArgoEvents struct {
 	Enabled bool `json:"enabled"`
 	// ChartVersion pins the argo-events Helm chart. Default: 2.4.22 (Argo Events v1.9.10).
 	ChartVersion string `json:"chartVersion"`
+	// ChartRepository is where the chart comes from, as argo.chartRepository. Default: Argo's
+	// official repository.
+	ChartRepository string `json:"chartRepository"`
 	// Namespace holds the Argo Events controller. Default: argo-events.
 	Namespace string `json:"namespace"`
 	// JetStreamVersion pins the EventBus's NATS JetStream, one the chart lists. Default: 2.10.10.

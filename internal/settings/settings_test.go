@@ -250,3 +250,64 @@ func TestLoadWarns(t *testing.T) {
 		t.Errorf("the defaults in westeurope warn: %q, %v", s.Warnings(), err)
 	}
 }
+
+// From the day a version leaves standard support, a new stack or a change to it is refused, but
+// a stack that already runs it can still be updated (with a warning): refusing would block the
+// fixes the runbook prescribes, an upgrade included, on a stack nobody changed.
+func TestUnsupportedVersionsAreWarnedWhileDeployed(t *testing.T) {
+	t.Parallel()
+	afterK8s := time.Date(2027, time.June, 2, 0, 0, 0, 0, time.UTC) // 1.36's support ended on 2027-06-01
+	LoadFor := func(project string, config map[string]string, today time.Time, d Deployed) (*Settings, error) {
+		s, err := LoadForDeployment(project, config, today)
+		if err != nil {
+			return nil, err
+		}
+		return s, s.CheckSupport(d)
+	}
+	cfg := with(map[string]string{"metaflow-azure:aks": `{"kubernetesVersion":"1.36"}`})
+	if _, err := LoadFor(Project, cfg, afterK8s, Deployed{}); !hasFieldError(err, "metaflow-azure:aks.kubernetesVersion", "left AKS standard support") {
+		t.Errorf("a new stack on an unsupported minor: %v", err)
+	}
+	if _, err := LoadFor(Project, cfg, afterK8s, Deployed{KubernetesMinor: 35}); !hasFieldError(err, "metaflow-azure:aks.kubernetesVersion", "left AKS standard support") {
+		t.Errorf("an upgrade to an unsupported minor: %v", err)
+	}
+	s, err := LoadFor(Project, cfg, afterK8s, Deployed{KubernetesMinor: 36})
+	if err != nil {
+		t.Fatalf("the deployed minor must not block the update: %v", err)
+	}
+	if !slices.ContainsFunc(s.Warnings(), func(w string) bool {
+		return strings.HasPrefix(w, "aks.kubernetesVersion:") && strings.Contains(w, "still runs it")
+	}) {
+		t.Errorf("no warning about the unsupported deployed minor: %q", s.Warnings())
+	}
+
+	afterPG := time.Date(2026, time.December, 12, 0, 0, 0, 0, time.UTC) // 14's ended on 2026-12-11
+	pg := with(map[string]string{"metaflow-azure:postgres": `{"version":"14"}`})
+	if _, err := LoadFor(Project, pg, afterPG, Deployed{PostgresMajor: 16}); !hasFieldError(err, "metaflow-azure:postgres.version", "left Azure standard support") {
+		t.Errorf("a change to an unsupported major: %v", err)
+	}
+	if s, err := LoadFor(Project, pg, afterPG, Deployed{PostgresMajor: 14}); err != nil || !slices.ContainsFunc(s.Warnings(), func(w string) bool { return strings.Contains(w, "still runs it") }) {
+		t.Errorf("the deployed major must warn, not refuse: %v %v", s, err)
+	}
+}
+
+func TestChartRepositories(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"https://argoproj.github.io/argo-helm", "https://charts.example.com/mirror/argo/", "oci://registry.example.com/helm/argo", "oci://acmeacr.azurecr.io/charts"} {
+		if _, err := load(with(map[string]string{"metaflow-azure:argo": `{"chartRepository":"` + ok + `"}`})); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for repo, want := range map[string]string{
+		"http://charts.example.com":           "must be an HTTPS Helm repository",
+		"charts.example.com":                  "must be an HTTPS Helm repository",
+		"https://":                            "must be an HTTPS Helm repository",
+		"https://user:pw@charts.example.com":  "has credentials in it",
+		"https://charts.example.com/?token=1": "without a query or fragment",
+	} {
+		_, err := load(with(map[string]string{"metaflow-azure:argoEvents": `{"chartRepository":"` + repo + `"}`}))
+		if !hasFieldError(err, "metaflow-azure:argoEvents.chartRepository", want) {
+			t.Errorf("%s: %v, want %q", repo, err, want)
+		}
+	}
+}

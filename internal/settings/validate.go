@@ -3,6 +3,7 @@ package settings
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -84,6 +85,17 @@ type problems struct {
 	errs     []error
 	warnings []string
 	today    time.Time
+	// ended are versions out of standard support, refused or warned about by CheckSupport.
+	ended []supportEnded
+}
+
+// supportEnded is a version the settings ask for that has left standard support.
+type supportEnded struct {
+	path string
+	// kubernetes minor or PostgreSQL major
+	version int
+	// refusal is the error for a stack that does not run it yet; warning for one that does.
+	refusal, warning string
 }
 
 func (p *problems) add(path, format string, args ...any) {
@@ -94,7 +106,7 @@ func (p *problems) warn(path, format string, args ...any) {
 	p.warnings = append(p.warnings, path+": "+fmt.Sprintf(format, args...))
 }
 
-func (s *Settings) validate(today time.Time) ([]error, []string) {
+func (s *Settings) validate(today time.Time) ([]error, []string, []supportEnded) {
 	p := &problems{today: today}
 	p.location(s.Location)
 	p.namePrefix(s.NamePrefix)
@@ -115,7 +127,7 @@ func (s *Settings) validate(today time.Time) ([]error, []string) {
 	p.connections(s)
 	p.monitoring(&s.Monitoring)
 	p.maintenance(&s.Maintenance)
-	return p.errs, p.warnings
+	return p.errs, p.warnings, p.ended
 }
 
 // connections refuses a replica count whose database connections cannot fit the SKU's limit,
@@ -293,8 +305,11 @@ func (p *problems) aks(a *AKS) {
 		minor, _ := strconv.Atoi(m[1])
 		switch st := azurefacts.KubernetesMinorStatus(minor, p.today); st.Support {
 		case azurefacts.Unsupported:
-			p.add("aks.kubernetesVersion", "%q cannot be used: %s; use one of %s (%s)", a.KubernetesVersion, st.Why,
-				strings.Join(azurefacts.SupportedKubernetesMinors(p.today), ", "), azurefacts.KubernetesCalendarURL)
+			supported := strings.Join(azurefacts.SupportedKubernetesMinors(p.today), ", ")
+			p.ended = append(p.ended, supportEnded{path: "aks.kubernetesVersion", version: minor,
+				refusal: fmt.Sprintf("%q cannot be used: %s; use one of %s (%s)", a.KubernetesVersion, st.Why, supported, azurefacts.KubernetesCalendarURL),
+				warning: fmt.Sprintf("%s, and the cluster still runs it: AKS no longer supports it; upgrade to one of %s (docs/operations.md, \"Upgrading Kubernetes\"; %s)",
+					st.Why, supported, azurefacts.KubernetesCalendarURL)})
 		case azurefacts.EndingSoon:
 			p.warn("aks.kubernetesVersion", "%s; plan the upgrade to a newer minor (%s)", st.Why, strings.Join(azurefacts.SupportedKubernetesMinors(p.today), ", "))
 		}
@@ -338,7 +353,9 @@ func (p *problems) postgres(pg *Postgres) {
 	if major, err := strconv.Atoi(pg.Version); err != nil {
 		p.add("postgres.version", "%q must be a PostgreSQL major version such as 16", pg.Version)
 	} else if st := azurefacts.PostgresMajorStatus(major, p.today); st.Support == azurefacts.Unsupported {
-		p.add("postgres.version", "%q cannot be used: %s (%s); use 15 or 16", pg.Version, st.Why, azurefacts.PostgresCalendarURL)
+		p.ended = append(p.ended, supportEnded{path: "postgres.version", version: major,
+			refusal: fmt.Sprintf("%q cannot be used: %s (%s); use 15 or 16", pg.Version, st.Why, azurefacts.PostgresCalendarURL),
+			warning: fmt.Sprintf("%s, and the server still runs it: Azure no longer supports it; upgrade the major version (docs/operations.md, \"Upgrading PostgreSQL\"; %s)", st.Why, azurefacts.PostgresCalendarURL)})
 	} else if major > maxPostgresAPIMajor {
 		p.add("postgres.version", "%q is not offered by the API version the stack sends PostgreSQL with (2024-08-01 lists up to %d; %d arrives with 2024-11-01-preview, which is not generally available); use %d", pg.Version, maxPostgresAPIMajor, major, maxPostgresAPIMajor)
 	} else if st.Support == azurefacts.EndingSoon {
@@ -442,6 +459,7 @@ func (p *problems) services(s *Settings) {
 		if !semverRe.MatchString(s.Argo.ChartVersion) {
 			p.add("argo.chartVersion", "%q must be an exact chart version such as 0.47.5", s.Argo.ChartVersion)
 		}
+		p.chartRepository("argo.chartRepository", s.Argo.ChartRepository)
 		if !slices.Contains(argoAuthModes, s.Argo.AuthMode) {
 			p.add("argo.authMode", "%q must be one of %s", s.Argo.AuthMode, strings.Join(argoAuthModes, ", "))
 		}
@@ -454,6 +472,7 @@ func (p *problems) services(s *Settings) {
 		if !semverRe.MatchString(s.ArgoEvents.ChartVersion) {
 			p.add("argoEvents.chartVersion", "%q must be an exact chart version such as 2.4.22", s.ArgoEvents.ChartVersion)
 		}
+		p.chartRepository("argoEvents.chartRepository", s.ArgoEvents.ChartRepository)
 		if !semverRe.MatchString(s.ArgoEvents.JetStreamVersion) {
 			p.add("argoEvents.jetstreamVersion", "%q must be an exact NATS version such as 2.10.10", s.ArgoEvents.JetStreamVersion)
 		}
@@ -474,6 +493,21 @@ func (p *problems) services(s *Settings) {
 }
 
 // image insists on a pinned reference: a digest, or a tag other than latest.
+// chartRepository accepts what the Kubernetes provider's Helm release can fetch a chart from and
+// a team can trust: an HTTPS Helm repository or an OCI registry. No plain HTTP, and no
+// credentials in the URL (they would sit in the state and the plan in clear).
+func (p *problems) chartRepository(path, repo string) {
+	u, err := url.Parse(repo)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "oci"):
+		p.add(path, "%q must be an HTTPS Helm repository (https://host/path, which serves index.yaml) or an OCI registry (oci://host/path)", repo)
+	case u.User != nil:
+		p.add(path, "%q has credentials in it; a repository that needs them is not supported (they would be stored in clear)", repo)
+	case u.RawQuery != "" || u.Fragment != "":
+		p.add(path, "%q must be the repository's address without a query or fragment", repo)
+	}
+}
+
 func (p *problems) image(path, ref string) {
 	if imageDigestRe.MatchString(ref) {
 		return

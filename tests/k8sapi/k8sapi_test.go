@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"metaflow-azure/internal/testday"
 	"metaflow-azure/services"
 )
 
@@ -34,6 +35,7 @@ const (
 var testEnv *env
 
 func TestMain(m *testing.M) {
+	testday.Pin()
 	flag.Parse()
 	os.Exit(runMain(m))
 }

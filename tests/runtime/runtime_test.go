@@ -41,6 +41,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"metaflow-azure/internal/images"
+	"metaflow-azure/internal/testday"
 )
 
 const (
@@ -168,6 +169,7 @@ func planContainers(t *testing.T, stack string) []container {
 	dir := t.TempDir()
 	cmd := exec.Command("go", "run", "./cmd/metaflow-azure", "plan", "--stack", stack, "--show-secrets", "--json", "--manifests", dir)
 	cmd.Dir = filepath.Join("..", "..")
+	cmd.Env = append(os.Environ(), testday.EnvToday+"="+testday.Day)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	if err := cmd.Run(); err != nil {
