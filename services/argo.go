@@ -13,9 +13,6 @@ import (
 	"metaflow-azure/internal/metaflowconfig"
 )
 
-// ArgoHelmRepository is the official Argo chart repository.
-const ArgoHelmRepository = "https://argoproj.github.io/argo-helm"
-
 // Argo Workflows release facts the rest of the stack refers to. The chart names its objects
 // <fullname>-<component>, and its fullname is the release name when that contains the chart's
 // name ("argo-workflows" does; argo-workflows-0.47.5 templates/_helpers.tpl:28-36); the chart
@@ -45,6 +42,8 @@ type ArgoArgs struct {
 	// Namespace is created for the controller and server.
 	Namespace    string
 	ChartVersion string
+	// ChartRepository is an HTTPS Helm repository or an oci:// registry path holding the chart.
+	ChartRepository string
 	// AuthMode is the server's --auth-mode: client or server.
 	AuthMode string
 	// Tasks is where workflows run: the controller and the server manage that namespace only
@@ -72,7 +71,7 @@ func NewArgo(ctx *pulumi.Context, name string, args *ArgoArgs, opts ...pulumi.Re
 		return nil, errNilArgs("Argo")
 	}
 	if err := requireNonEmpty("Argo", map[string]string{
-		"Namespace": args.Namespace, "ChartVersion": args.ChartVersion, "AuthMode": args.AuthMode,
+		"Namespace": args.Namespace, "ChartVersion": args.ChartVersion, "ChartRepository": args.ChartRepository, "AuthMode": args.AuthMode,
 	}); err != nil {
 		return nil, err
 	}
@@ -83,7 +82,8 @@ func NewArgo(ctx *pulumi.Context, name string, args *ArgoArgs, opts ...pulumi.Re
 	if err := ctx.RegisterComponentResource("metaflow-azure:services:Argo", name, c, opts...); err != nil {
 		return nil, err
 	}
-	release, err := newArgoRelease(ctx, c, name, args.Namespace, ArgoReleaseName, "argo-workflows", args.ChartVersion,
+	release, err := newArgoRelease(ctx, c, name, args.Namespace, ArgoReleaseName,
+		chartSource{Chart: "argo-workflows", Repository: args.ChartRepository, Version: args.ChartVersion},
 		ArgoValues(args.Tasks.Pods(), args.AuthMode))
 	if err != nil {
 		return nil, err
@@ -258,23 +258,40 @@ func argoServerTaskRules() rbacv1.PolicyRuleArray {
 	}
 }
 
+// chartSource is where a release's chart comes from.
+type chartSource struct {
+	Chart, Repository, Version string
+}
+
+// args sets a release's chart: from an HTTPS Helm repository, its name and the repository
+// (the provider reads the repository's index.yaml); from an OCI registry, the chart's full
+// reference oci://host/path/<chart>, as the Helm release takes it (the repository is then unused).
+func (c chartSource) args(a *helmv3.ReleaseArgs) {
+	a.Version = pulumi.String(c.Version)
+	if strings.HasPrefix(c.Repository, "oci://") {
+		a.Chart = pulumi.String(strings.TrimSuffix(c.Repository, "/") + "/" + c.Chart)
+		return
+	}
+	a.Chart = pulumi.String(c.Chart)
+	a.RepositoryOpts = &helmv3.RepositoryOptsArgs{Repo: pulumi.String(c.Repository)}
+}
+
 // newArgoRelease installs one of the official Argo charts, pinned, into a namespace of its own
 // that the release depends on. Atomic: a failed install or upgrade rolls back instead of leaving
 // a half-upgraded controller.
-func newArgoRelease(ctx *pulumi.Context, parent pulumi.Resource, name, namespace, release, chart, version string, values pulumi.Map, opts ...pulumi.ResourceOption) (*helmv3.Release, error) {
+func newArgoRelease(ctx *pulumi.Context, parent pulumi.Resource, name, namespace, release string, chart chartSource, values pulumi.Map, opts ...pulumi.ResourceOption) (*helmv3.Release, error) {
 	ns, err := NewNamespace(ctx, name+"-namespace", namespace, pulumi.Parent(parent))
 	if err != nil {
 		return nil, err
 	}
-	return helmv3.NewRelease(ctx, name, &helmv3.ReleaseArgs{
-		Name:           pulumi.String(release),
-		Chart:          pulumi.String(chart),
-		Version:        pulumi.String(version),
-		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ArgoHelmRepository)},
-		Namespace:      namespaceName(ns),
-		Values:         values,
-		Atomic:         pulumi.Bool(true),
-		CleanupOnFail:  pulumi.Bool(true),
-		Timeout:        pulumi.Int(600),
-	}, append(opts, pulumi.Parent(parent))...)
+	args := &helmv3.ReleaseArgs{
+		Name:          pulumi.String(release),
+		Namespace:     namespaceName(ns),
+		Values:        values,
+		Atomic:        pulumi.Bool(true),
+		CleanupOnFail: pulumi.Bool(true),
+		Timeout:       pulumi.Int(600),
+	}
+	chart.args(args)
+	return helmv3.NewRelease(ctx, name, args, append(opts, pulumi.Parent(parent))...)
 }

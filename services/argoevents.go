@@ -30,8 +30,10 @@ const ArgoEventsControllerServiceAccount = ArgoEventsReleaseName + "-controller-
 // ArgoEventsArgs configures Argo Events.
 type ArgoEventsArgs struct {
 	// Namespace is created for the controller.
-	Namespace        string
-	ChartVersion     string
+	Namespace    string
+	ChartVersion string
+	// ChartRepository is an HTTPS Helm repository or an oci:// registry path holding the chart.
+	ChartRepository  string
 	JetStreamVersion string
 	// Tasks is where the EventBus, EventSource and Metaflow's sensors live.
 	Tasks *Tasks
@@ -53,7 +55,7 @@ func NewArgoEvents(ctx *pulumi.Context, name string, args *ArgoEventsArgs, opts 
 		return nil, errNilArgs("ArgoEvents (Argo Events needs Argo Workflows)")
 	}
 	if err := requireNonEmpty("ArgoEvents", map[string]string{
-		"Namespace": args.Namespace, "ChartVersion": args.ChartVersion, "JetStreamVersion": args.JetStreamVersion,
+		"Namespace": args.Namespace, "ChartVersion": args.ChartVersion, "ChartRepository": args.ChartRepository, "JetStreamVersion": args.JetStreamVersion,
 	}); err != nil {
 		return nil, err
 	}
@@ -70,7 +72,8 @@ func NewArgoEvents(ctx *pulumi.Context, name string, args *ArgoEventsArgs, opts 
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
-	release, err := newArgoRelease(ctx, c, name, args.Namespace, ArgoEventsReleaseName, "argo-events", args.ChartVersion,
+	release, err := newArgoRelease(ctx, c, name, args.Namespace, ArgoEventsReleaseName,
+		chartSource{Chart: "argo-events", Repository: args.ChartRepository, Version: args.ChartVersion},
 		ArgoEventsValues(tasksNS))
 	if err != nil {
 		return nil, err

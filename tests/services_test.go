@@ -122,11 +122,42 @@ func TestDeploymentsArePinnedProbedAndBounded(t *testing.T) {
 		if priv, _ := boolean(c, "securityContext.allowPrivilegeEscalation"); priv {
 			t.Errorf("%s allows privilege escalation", name)
 		}
+		// The PDB must select exactly this Deployment's pods: a selector its pod labels do not
+		// satisfy protects nothing, and an empty one would select every pod of the namespace.
 		pdb := s.k8s("PodDisruptionBudget", "metaflow", name)
-		if str(pdb.Inputs, "spec.selector.matchLabels.app\\.kubernetes\\.io/name") == "" && len(pdbSelector(pdb)) == 0 {
-			t.Errorf("%s PDB selects nothing", name)
+		selector := pdbSelector(pdb)
+		podLabels, _ := prop(dep.Inputs, "spec.template.metadata.labels")
+		pods := labelsOf(podLabels)
+		if len(selector) == 0 {
+			t.Errorf("%s PDB has an empty selector", name)
+		}
+		for k, v := range selector {
+			if pods[k] != v {
+				t.Errorf("%s PDB selects %s=%s, which its pods (labels %v) do not carry", name, k, v, pods)
+			}
+		}
+		for _, other := range s.kinds("Deployment") {
+			otherLabels, _ := prop(other.Inputs, "spec.template.metadata.labels")
+			if str(other.Inputs, "metadata.name") != name && str(other.Inputs, "metadata.namespace") == "metaflow" && matches(selector, labelsOf(otherLabels)) {
+				t.Errorf("%s PDB also selects the pods of %s", name, str(other.Inputs, "metadata.name"))
+			}
+		}
+		if _, min := prop(pdb.Inputs, "spec.minAvailable"); !min {
+			if _, max := prop(pdb.Inputs, "spec.maxUnavailable"); !max {
+				t.Errorf("%s PDB sets neither minAvailable nor maxUnavailable", name)
+			}
 		}
 	}
+}
+
+// matches tells whether labels satisfy every term of a matchLabels selector.
+func matches(selector, labels map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return len(selector) > 0
 }
 
 func pdbSelector(r *fakeazure.Resource) map[string]string {
@@ -286,7 +317,7 @@ func TestHelmChartsArePinnedWithoutDemoComponents(t *testing.T) {
 		t.Fatalf("want the argo-workflows and argo-events releases, got %d", len(releases))
 	}
 	for _, r := range releases {
-		if !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(str(r.Inputs, "version")) || str(r.Inputs, "repositoryOpts.repo") != services.ArgoHelmRepository {
+		if !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(str(r.Inputs, "version")) || str(r.Inputs, "repositoryOpts.repo") != settings.ArgoHelmRepository {
 			t.Errorf("%s must pin an exact chart version from the official repository: %v", r.Name, r.Inputs)
 		}
 	}
