@@ -98,6 +98,9 @@ type Cluster struct {
 	// Kubeconfig is the cluster-user kubeconfig made non-interactive for the stack's own
 	// Kubernetes provider (secret), never written to disk.
 	Kubeconfig pulumi.StringOutput
+	// APIServer is the cluster's API server URL, from its kubeconfig: it names the cluster for
+	// as long as the cluster lives.
+	APIServer pulumi.StringOutput
 	// UserKubeconfig is the kubeconfig for people and tools after the deploy (the kubeconfig
 	// output): with Azure RBAC it signs in through kubelogin with the Azure CLI's login, which
 	// lasts, where the provider's token expires within the hour.
@@ -301,6 +304,9 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.ID = cluster.ID()
 	c.OIDCIssuerURL = cluster.OidcIssuerProfile.IssuerURL().Elem()
 	c.Kubeconfig = pulumi.ToSecret(kubeconfigOut).(pulumi.StringOutput)
+	c.APIServer = pulumi.Unsecret(kubeconfigRaw.ApplyT(func(raw string) (string, error) {
+		return kubeconfig.Server([]byte(raw))
+	})).(pulumi.StringOutput)
 	c.UserKubeconfig = pulumi.ToSecret(userKubeconfig).(pulumi.StringOutput)
 	c.TaskPool = taskPool
 	c.KubeletObjectID = cluster.IdentityProfile.MapIndex(pulumi.String("kubeletidentity")).ObjectId().Elem()

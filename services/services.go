@@ -80,9 +80,17 @@ func (a AzureAccess) PodLabels() map[string]string {
 
 // NewProvider returns the Kubernetes provider every object of the stack uses. The kubeconfig
 // stays in memory as a secret; nothing is written to disk.
-func NewProvider(ctx *pulumi.Context, name string, kubeconfig pulumi.StringInput, opts ...pulumi.ResourceOption) (*kubernetes.Provider, error) {
+//
+// clusterID names the cluster for the provider's replacement decision (its clusterIdentifier):
+// the provider, and with it every Kubernetes object, is replaced only when it changes. Without
+// it the provider is replaced whenever its kubeconfig's cluster entry changes, a certificate
+// rotation included (pulumi-kubernetes v4.25.0 provider.go DiffConfig), while a new token is an
+// update either way. The stack passes the API server's URL: the AKS cluster's FQDN, which a
+// re-created cluster does not share.
+func NewProvider(ctx *pulumi.Context, name string, kubeconfig, clusterID pulumi.StringInput, opts ...pulumi.ResourceOption) (*kubernetes.Provider, error) {
 	return kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
-		Kubeconfig: pulumi.ToSecret(kubeconfig).(pulumi.StringOutput),
+		Kubeconfig:        pulumi.ToSecret(kubeconfig).(pulumi.StringOutput),
+		ClusterIdentifier: clusterID,
 		// Server-side apply lets the Helm charts and our objects share fields safely.
 		EnableServerSideApply: pulumi.Bool(true),
 	}, opts...)

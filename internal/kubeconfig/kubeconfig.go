@@ -77,3 +77,21 @@ func kubeloginArgs(args []string, mode string) []string {
 	}
 	return out
 }
+
+// Server is the API server URL of a kubeconfig's current context: for AKS the cluster's FQDN,
+// which a cluster keeps for its whole life and a re-created cluster does not share.
+func Server(raw []byte) (string, error) {
+	cfg, err := clientcmd.Load(raw)
+	if err != nil {
+		return "", fmt.Errorf("reading the AKS kubeconfig: %w", err)
+	}
+	ctx, ok := cfg.Contexts[cfg.CurrentContext]
+	if !ok {
+		return "", fmt.Errorf("kubeconfig: the current context %q is not defined", cfg.CurrentContext)
+	}
+	cluster, ok := cfg.Clusters[ctx.Cluster]
+	if !ok || cluster.Server == "" {
+		return "", fmt.Errorf("kubeconfig: context %q names cluster %q, which has no server", cfg.CurrentContext, ctx.Cluster)
+	}
+	return cluster.Server, nil
+}

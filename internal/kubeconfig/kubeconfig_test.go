@@ -94,3 +94,13 @@ func TestRefusals(t *testing.T) {
 		t.Error("an unknown exec plugin was accepted")
 	}
 }
+
+func TestServerIsTheCurrentContextsCluster(t *testing.T) {
+	got, err := Server([]byte(aadKubeconfig))
+	if err != nil || got != "https://aks-1234.hcp.westeurope.azmk8s.io:443" {
+		t.Fatalf("Server = %q, %v", got, err)
+	}
+	if _, err := Server([]byte(strings.Replace(aadKubeconfig, "current-context: aks", "current-context: other", 1))); err == nil {
+		t.Error("a current context that is not defined must be an error")
+	}
+}
