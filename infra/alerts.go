@@ -73,6 +73,10 @@ func NewAlerts(ctx *pulumi.Context, name string, args *AlertsArgs, opts ...pulum
 	if args.UserConnections < 1 || len(args.Services) == 0 {
 		return nil, fmt.Errorf("internal-error: Alerts: UserConnections and Services are required")
 	}
+	g, parent, err := newGroup(ctx, "Alerts", name, opts...)
+	if err != nil {
+		return nil, err
+	}
 	var alerts []Alert
 	metric := []struct {
 		key, metric, aggregation, window string
@@ -114,7 +118,7 @@ func NewAlerts(ctx *pulumi.Context, name string, args *AlertsArgs, opts ...pulum
 			},
 			Actions: insights.MetricAlertActionArray{&insights.MetricAlertActionArgs{ActionGroupId: args.ActionGroupID}},
 			Tags:    pulumi.ToStringMap(args.Tags),
-		}, opts...); err != nil {
+		}, parent); err != nil {
 			return nil, err
 		}
 		alerts = append(alerts, Alert{Name: rule, Threshold: m.threshold})
@@ -171,12 +175,12 @@ func NewAlerts(ctx *pulumi.Context, name string, args *AlertsArgs, opts ...pulum
 			}}},
 			Actions: &insightsquery.ActionsArgs{ActionGroups: pulumi.StringArray{args.ActionGroupID}},
 			Tags:    pulumi.ToStringMap(args.Tags),
-		}, opts...); err != nil {
+		}, parent); err != nil {
 			return nil, err
 		}
 		alerts = append(alerts, Alert{Name: rule, Threshold: l.threshold})
 	}
-	return alerts, nil
+	return alerts, g.done(ctx)
 }
 
 // measureColumn is the column the log queries put their count in.

@@ -70,7 +70,11 @@ func NewBudget(ctx *pulumi.Context, name string, args *BudgetArgs, opts ...pulum
 	if len(notifications) > azurefacts.BudgetMaxNotifications {
 		return fmt.Errorf("internal-error: Budget: %d notifications, Azure takes at most %d", len(notifications), azurefacts.BudgetMaxNotifications)
 	}
-	_, err := consumption.NewBudget(ctx, name, &consumption.BudgetArgs{
+	g, parent, err := newGroup(ctx, "Budget", name, opts...)
+	if err != nil {
+		return err
+	}
+	if _, err := consumption.NewBudget(ctx, name, &consumption.BudgetArgs{
 		BudgetName: pulumi.String(args.Name),
 		Scope:      args.Scope,
 		Amount:     pulumi.Float64(float64(args.Amount)),
@@ -79,6 +83,8 @@ func NewBudget(ctx *pulumi.Context, name string, args *BudgetArgs, opts ...pulum
 		// No end date: Azure makes it ten years after the start.
 		TimePeriod:    &consumption.BudgetTimePeriodArgs{StartDate: pulumi.String(args.StartDate)},
 		Notifications: notifications,
-	}, append(opts, pulumi.IgnoreChanges([]string{"timePeriod"}))...)
-	return err
+	}, parent, pulumi.IgnoreChanges([]string{"timePeriod"})); err != nil {
+		return err
+	}
+	return g.done(ctx)
 }

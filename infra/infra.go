@@ -49,3 +49,21 @@ func dataProtection(on bool) []pulumi.ResourceOption {
 	}
 	return []pulumi.ResourceOption{pulumi.Protect(true), pulumi.RetainOnDelete(true)}
 }
+
+// group is a component with no outputs of its own that holds one concern's resources (the delete
+// locks, the alerts, ...): every resource of the stack sits under a typed component, so its URN
+// names its concern and moving it later needs an alias, which the URN test demands.
+type group struct{ pulumi.ResourceState }
+
+// newGroup registers a group of type metaflow-azure:infra:<kind> and returns the option that
+// puts its children under it.
+func newGroup(ctx *pulumi.Context, kind, name string, opts ...pulumi.ResourceOption) (*group, pulumi.ResourceOption, error) {
+	g := &group{}
+	if err := ctx.RegisterComponentResource("metaflow-azure:infra:"+kind, name, g, opts...); err != nil {
+		return nil, nil, err
+	}
+	return g, pulumi.Parent(g), nil
+}
+
+// done ends a group's registration.
+func (g *group) done(ctx *pulumi.Context) error { return ctx.RegisterResourceOutputs(g, pulumi.Map{}) }

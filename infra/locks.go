@@ -28,6 +28,10 @@ type LockTarget struct {
 // only against Pulumi. The lock takes its scope from the target's ID, so Pulumi creates it after
 // the target and deletes it before (when protectData is turned off, the next up lifts it).
 func NewDeleteLocks(ctx *pulumi.Context, name string, targets []LockTarget, opts ...pulumi.ResourceOption) ([]*authorization.ManagementLockByScope, error) {
+	g, parent, err := newGroup(ctx, "DeleteLocks", name, opts...)
+	if err != nil {
+		return nil, err
+	}
 	var locks []*authorization.ManagementLockByScope
 	for _, t := range targets {
 		if t.Key == "" || t.Scope == nil || t.What == "" {
@@ -39,11 +43,11 @@ func NewDeleteLocks(ctx *pulumi.Context, name string, targets []LockTarget, opts
 			Level:    pulumi.String(azurefacts.LockCanNotDelete),
 			Notes: pulumi.String(fmt.Sprintf("protectData: %s must not be deleted by accident. To delete it on purpose set protectData to false and deploy (that lifts this lock); see docs/operations.md#delete-locks.",
 				t.What)),
-		}, opts...)
+		}, parent)
 		if err != nil {
 			return nil, err
 		}
 		locks = append(locks, lock)
 	}
-	return locks, nil
+	return locks, g.done(ctx)
 }

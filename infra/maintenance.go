@@ -38,6 +38,10 @@ func NewClusterMaintenance(ctx *pulumi.Context, name string, args *ClusterMainte
 	if _, ok := azurefacts.WeekdayNumber(w.DayOfWeek); !ok || w.StartHour < 0 || w.StartHour > 23 || w.DurationHours < azurefacts.AKSMaintenanceMinHours || w.DurationHours > 24 {
 		return fmt.Errorf("internal-error: ClusterMaintenance: window %+v out of range", w)
 	}
+	g, parent, err := newGroup(ctx, "ClusterMaintenance", name, opts...)
+	if err != nil {
+		return err
+	}
 	for _, cfg := range []struct{ key, config string }{
 		{"kubernetes", azurefacts.AKSAutoUpgradeSchedule},
 		{"node-os", azurefacts.AKSNodeOSUpgradeSchedule},
@@ -54,9 +58,9 @@ func NewClusterMaintenance(ctx *pulumi.Context, name string, args *ClusterMainte
 				DurationHours: pulumi.Int(w.DurationHours),
 				UtcOffset:     pulumi.String("+00:00"),
 			},
-		}, opts...); err != nil {
+		}, parent); err != nil {
 			return err
 		}
 	}
-	return nil
+	return g.done(ctx)
 }

@@ -128,6 +128,10 @@ func NewDiagnostics(ctx *pulumi.Context, name string, args *DiagnosticsArgs, opt
 	if args == nil || args.WorkspaceID == nil || args.ClusterID == nil || args.PostgresServerID == nil || args.BlobServiceID == nil {
 		return fmt.Errorf("internal-error: Diagnostics: every ID is required")
 	}
+	g, parent, err := newGroup(ctx, "Diagnostics", name, opts...)
+	if err != nil {
+		return err
+	}
 	sources := []struct {
 		key     string
 		uri     pulumi.StringInput
@@ -153,11 +157,11 @@ func NewDiagnostics(ctx *pulumi.Context, name string, args *DiagnosticsArgs, opt
 			WorkspaceId: args.WorkspaceID,
 			Logs:        logs,
 			Metrics:     metrics,
-		}, opts...); err != nil {
+		}, parent); err != nil {
 			return err
 		}
 	}
-	return nil
+	return g.done(ctx)
 }
 
 // ContainerInsightsArgs configures what Container Insights collects from a cluster.
@@ -186,6 +190,10 @@ func ContainerInsightsRuleName(location, cluster string) string {
 func NewContainerInsights(ctx *pulumi.Context, name string, args *ContainerInsightsArgs, opts ...pulumi.ResourceOption) error {
 	if args == nil || args.ClusterID == nil || args.WorkspaceID == nil || args.Location == "" || args.ClusterName == "" {
 		return fmt.Errorf("internal-error: ContainerInsights: cluster, workspace and location are required")
+	}
+	g, parent, err := newGroup(ctx, "ContainerInsights", name, opts...)
+	if err != nil {
+		return err
 	}
 	const destination = "ciworkspace"
 	streams := pulumi.ToStringArray(azurefacts.ContainerInsightsStreams)
@@ -216,7 +224,7 @@ func NewContainerInsights(ctx *pulumi.Context, name string, args *ContainerInsig
 			Streams: streams, Destinations: pulumi.StringArray{pulumi.String(destination)},
 		}},
 		Tags: pulumi.ToStringMap(args.Tags),
-	}, opts...)
+	}, parent)
 	if err != nil {
 		return err
 	}
@@ -225,6 +233,9 @@ func NewContainerInsights(ctx *pulumi.Context, name string, args *ContainerInsig
 		ResourceUri:          args.ClusterID,
 		DataCollectionRuleId: rule.ID().ToStringOutput(),
 		Description:          pulumi.String("Container Insights for Metaflow; deleting this association stops the cluster's logs and the pod alerts."),
-	}, opts...)
-	return err
+	}, parent)
+	if err != nil {
+		return err
+	}
+	return g.done(ctx)
 }

@@ -40,7 +40,11 @@ func NewGPUDevicePlugin(ctx *pulumi.Context, name string, args *GPUDevicePluginA
 			Key: pulumi.String(t.Key), Operator: pulumi.String(t.Operator), Value: pulumi.String(t.Value), Effect: pulumi.String(t.Effect),
 		})
 	}
-	return appsv1.NewDaemonSet(ctx, name, &appsv1.DaemonSetArgs{
+	c := &struct{ pulumi.ResourceState }{}
+	if err := ctx.RegisterComponentResource("metaflow-azure:services:GPUDevicePlugin", name, c, opts...); err != nil {
+		return nil, err
+	}
+	ds, err := appsv1.NewDaemonSet(ctx, name, &appsv1.DaemonSetArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:      pulumi.String(DevicePluginName),
 			Namespace: pulumi.String(DevicePluginNamespace),
@@ -74,5 +78,9 @@ func NewGPUDevicePlugin(ctx *pulumi.Context, name string, args *GPUDevicePluginA
 				},
 			},
 		},
-	}, opts...)
+	}, pulumi.Parent(c))
+	if err != nil {
+		return nil, err
+	}
+	return ds, ctx.RegisterResourceOutputs(c, pulumi.Map{})
 }
