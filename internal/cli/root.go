@@ -116,12 +116,17 @@ func (o *Options) requireStack() (string, error) {
 // stackProgram is the stack program for the engine commands. The Automation API passes config to
 // an in-process program key by key, so the keys of Pulumi.<stack>.yaml are named to it; unknown
 // keys are then reported as under `pulumi up`.
+//
+// A stack file that cannot be read is an error, not an empty key list: with no keys named, a
+// misspelt key would go unreported (the in-process program sees only the keys it asks for).
 func (o *Options) stackProgram(ctx *pulumi.Context) error {
-	var keys []string
-	if cfg, err := stackconfig.Load(o.Cwd, ctx.Stack()); err == nil {
-		for k := range cfg.Values {
-			keys = append(keys, k)
-		}
+	cfg, err := stackconfig.Load(o.Cwd, ctx.Stack())
+	if err != nil {
+		return fmt.Errorf("reading the stack's settings to check them: %w", err)
+	}
+	keys := make([]string, 0, len(cfg.Values))
+	for k := range cfg.Values {
+		keys = append(keys, k)
 	}
 	return program.RunWithKeys(keys)(ctx)
 }
