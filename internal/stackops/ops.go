@@ -34,9 +34,16 @@ func (s *Stack) Up(ctx context.Context) (Summary, error) {
 	return fromChanges(res.Summary.ResourceChanges), nil
 }
 
+// Refresh and destroy run the program (--run-program) so that every provider is configured from
+// it, not from the state: the Kubernetes provider's AKS token from the last up lives about an
+// hour, and on a cluster with Azure RBAC a refresh or destroy with the stored one fails on its
+// first Kubernetes call. The program's own settings checks run too, so a stack whose settings
+// were broken after its last up must be fixed (or destroyed with `pulumi destroy`, which uses
+// the stored credentials).
+
 // PreviewRefresh shows what a refresh would change in the state.
 func (s *Stack) PreviewRefresh(ctx context.Context) (Summary, error) {
-	res, err := s.stack.PreviewRefresh(ctx, optrefresh.ProgressStreams(s.progress), optrefresh.ErrorProgressStreams(s.progress))
+	res, err := s.stack.PreviewRefresh(ctx, optrefresh.RunProgram(true), optrefresh.ProgressStreams(s.progress), optrefresh.ErrorProgressStreams(s.progress))
 	if err != nil {
 		return nil, s.opError(ctx, "previewing the refresh of", err)
 	}
@@ -45,7 +52,7 @@ func (s *Stack) PreviewRefresh(ctx context.Context) (Summary, error) {
 
 // Refresh reads the real state of every resource into the stack's state.
 func (s *Stack) Refresh(ctx context.Context) (Summary, error) {
-	res, err := s.stack.Refresh(ctx, optrefresh.ProgressStreams(s.progress), optrefresh.ErrorProgressStreams(s.progress))
+	res, err := s.stack.Refresh(ctx, optrefresh.RunProgram(true), optrefresh.ProgressStreams(s.progress), optrefresh.ErrorProgressStreams(s.progress))
 	if err != nil {
 		return nil, s.opError(ctx, "refreshing", err)
 	}
@@ -54,7 +61,7 @@ func (s *Stack) Refresh(ctx context.Context) (Summary, error) {
 
 // PreviewDestroy shows what Destroy would delete.
 func (s *Stack) PreviewDestroy(ctx context.Context) (Summary, error) {
-	res, err := s.stack.PreviewDestroy(ctx, optdestroy.ProgressStreams(s.progress), optdestroy.ErrorProgressStreams(s.progress))
+	res, err := s.stack.PreviewDestroy(ctx, optdestroy.RunProgram(true), optdestroy.ProgressStreams(s.progress), optdestroy.ErrorProgressStreams(s.progress))
 	if err != nil {
 		return nil, s.opError(ctx, "previewing the destruction of", err)
 	}
@@ -63,7 +70,7 @@ func (s *Stack) PreviewDestroy(ctx context.Context) (Summary, error) {
 
 // Destroy deletes every resource of the stack. The stack itself (its history and config) stays.
 func (s *Stack) Destroy(ctx context.Context) (Summary, error) {
-	res, err := s.stack.Destroy(ctx, optdestroy.ProgressStreams(s.progress), optdestroy.ErrorProgressStreams(s.progress))
+	res, err := s.stack.Destroy(ctx, optdestroy.RunProgram(true), optdestroy.ProgressStreams(s.progress), optdestroy.ErrorProgressStreams(s.progress))
 	if err != nil {
 		return nil, s.opError(ctx, "destroying", err)
 	}
