@@ -55,7 +55,9 @@ func deleteIt(c *Cloud, typ, name, id string) error {
 	return err
 }
 
-func group() map[string]any { return map[string]any{"resourceGroupName": "rg-a", "location": "westeurope"} }
+func group() map[string]any {
+	return map[string]any{"resourceGroupName": "rg-a", "location": "westeurope"}
+}
 
 func account() map[string]any {
 	return map[string]any{"resourceGroupName": "rg-a", "accountName": "sta", "location": "westeurope",
@@ -158,7 +160,11 @@ func TestDiffReplacesDeleteFirstOnlyWhereAzureCannotUpdate(t *testing.T) {
 		t.Errorf("a new login replaces the server, delete-first as it keeps its name: %+v", d)
 	}
 	ignored, err := p.Diff(context.Background(), plugin.DiffRequest{URN: urn(pgType, "db"), Type: pgType, OldInputs: old,
-		NewInputs: func() resource.PropertyMap { n := old.Copy(); n["version"] = resource.NewStringProperty("17"); return n }(), IgnoreChanges: []string{"version"}})
+		NewInputs: func() resource.PropertyMap {
+			n := old.Copy()
+			n["version"] = resource.NewStringProperty("17")
+			return n
+		}(), IgnoreChanges: []string{"version"}})
 	if err != nil || ignored.Changes != plugin.DiffNone {
 		t.Errorf("an ignored change is no change: %+v %v", ignored, err)
 	}
