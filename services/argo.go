@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -59,7 +58,7 @@ type ArgoArgs struct {
 type Argo struct {
 	pulumi.ResourceState
 
-	Release *helmv3.Release
+	Release *HelmRelease
 	// Server is the Argo UI/API, reached by port-forward.
 	Server metaflowconfig.Endpoint
 }
@@ -263,35 +262,26 @@ type chartSource struct {
 	Chart, Repository, Version string
 }
 
-// args sets a release's chart: from an HTTPS Helm repository, its name and the repository
-// (the provider reads the repository's index.yaml); from an OCI registry, the chart's full
-// reference oci://host/path/<chart>, as the Helm release takes it (the repository is then unused).
-func (c chartSource) args(a *helmv3.ReleaseArgs) {
-	a.Version = pulumi.String(c.Version)
+// ref is a release's chart and repository: from an HTTPS Helm repository, the chart's name and
+// the repository (the provider reads the repository's index.yaml); from an OCI registry, the
+// chart's full reference oci://host/path/<chart> and no repository, as the Helm release takes it.
+func (c chartSource) ref() (chart, repository string) {
 	if strings.HasPrefix(c.Repository, "oci://") {
-		a.Chart = pulumi.String(strings.TrimSuffix(c.Repository, "/") + "/" + c.Chart)
-		return
+		return strings.TrimSuffix(c.Repository, "/") + "/" + c.Chart, ""
 	}
-	a.Chart = pulumi.String(c.Chart)
-	a.RepositoryOpts = &helmv3.RepositoryOptsArgs{Repo: pulumi.String(c.Repository)}
+	return c.Chart, c.Repository
 }
 
 // newArgoRelease installs one of the official Argo charts, pinned, into a namespace of its own
 // that the release depends on. Atomic: a failed install or upgrade rolls back instead of leaving
 // a half-upgraded controller.
-func newArgoRelease(ctx *pulumi.Context, parent pulumi.Resource, name, namespace, release string, chart chartSource, values pulumi.Map, opts ...pulumi.ResourceOption) (*helmv3.Release, error) {
+func newArgoRelease(ctx *pulumi.Context, parent pulumi.Resource, name, namespace, release string, chart chartSource, values pulumi.Map, opts ...pulumi.ResourceOption) (*HelmRelease, error) {
 	ns, err := NewNamespace(ctx, name+"-namespace", namespace, pulumi.Parent(parent))
 	if err != nil {
 		return nil, err
 	}
-	args := &helmv3.ReleaseArgs{
-		Name:          pulumi.String(release),
-		Namespace:     namespaceName(ns),
-		Values:        values,
-		Atomic:        pulumi.Bool(true),
-		CleanupOnFail: pulumi.Bool(true),
-		Timeout:       pulumi.Int(600),
-	}
-	chart.args(args)
-	return helmv3.NewRelease(ctx, name, args, append(opts, pulumi.Parent(parent))...)
+	return newHelmRelease(ctx, name, helmReleaseArgs{
+		Name: release, Namespace: namespaceName(ns), Chart: chart, Values: values,
+		Atomic: true, CleanupOnFail: true, Timeout: 600,
+	}, append(opts, pulumi.Parent(parent))...)
 }
