@@ -245,7 +245,7 @@ func TestRoleAssignmentsAreExactlyTheNeededOnes(t *testing.T) {
 			str(s.one(tIdentity, "ui-identity-identity").Outputs, "principalId"):   "ui-backend",
 			str(s.one(tIdentity, "aks-identity").Outputs, "principalId"):           "cluster",
 			str(cluster.Outputs, "identityProfile.kubeletidentity.objectId"):       "kubelet",
-			fakeazure.DeployerObjectID:                                             "deployer",
+			fakeazure.DeployerObjectID: "deployer",
 		}
 		scopes := map[string]string{container: "container", cluster.ID: "cluster", subnet: "aks-subnet", cluster.ID + "/namespaces/" + settings.Defaults().Metaflow.TaskNamespace: "task-namespace"}
 		for _, r := range s.all(tRegistry) {

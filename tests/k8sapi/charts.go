@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+
+	"metaflow-azure/tests/internal/controlplane"
 )
 
 // The chart tier: each Helm release of the plan is rendered with the real Helm engine (the
@@ -29,7 +31,7 @@ func findHelm(ctx context.Context, root string, logf func(string, ...any)) (stri
 	cmd.Dir = root
 	var out bytes.Buffer
 	cmd.Stdout = &out
-	cmd.Stderr = &logWriter{logf: logf, prefix: "helm.sh: "}
+	cmd.Stderr = controlplane.NewLogWriter(logf, "helm.sh: ")
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("run hack/helm.sh: %w", err)
 	}

@@ -581,7 +581,7 @@ func allowed(ctx context.Context, t *testing.T, e *env, user, ns string, attr au
 		Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
 		ResourceAttributes: &attr,
 	}}
-	res, err := e.cluster.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+	res, err := e.cluster.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("SubjectAccessReview %s %v: %v", user, attr, err)
 	}

@@ -19,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
+
+	"metaflow-azure/tests/internal/controlplane"
 )
 
 // check is one assertion over the declared objects. It returns a message per problem; an
@@ -75,7 +77,7 @@ func runChecks(ctx context.Context, s *subject, deadline time.Duration) map[stri
 		}
 		return allPass
 	}
-	_ = poll(deadlineCtx, 500*time.Millisecond, func() (bool, error) { return evaluate(deadlineCtx), nil })
+	_ = controlplane.Poll(deadlineCtx, 500*time.Millisecond, func() (bool, error) { return evaluate(deadlineCtx), nil })
 	// The deadline may have cut the last pass short, turning every request into an error; judge
 	// the final state with one more pass that the deadline does not interrupt.
 	if deadlineCtx.Err() != nil && ctx.Err() == nil {
@@ -477,6 +479,27 @@ func nodeSelectors(ms []manifest) []map[string]string {
 	for _, pt := range podTemplates(ms) {
 		if len(pt.spec.NodeSelector) > 0 {
 			out = append(out, pt.spec.NodeSelector)
+		}
+	}
+	return out
+}
+
+// dedupeSelectors drops empty selectors and repeats, so each distinct one gets one node.
+func dedupeSelectors(selectors []map[string]string) []map[string]string {
+	seen := map[string]bool{}
+	var out []map[string]string
+	for _, s := range selectors {
+		if len(s) == 0 {
+			continue
+		}
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(s)) {
+			parts = append(parts, k+"="+s[k])
+		}
+		key := strings.Join(parts, ",")
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, s)
 		}
 	}
 	return out

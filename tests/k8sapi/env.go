@@ -11,14 +11,16 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"metaflow-azure/tests/internal/controlplane"
 )
 
 // env is the control plane the tests share, started once by TestMain.
 type env struct {
 	root    string
 	dir     string
-	tools   *tools
-	cluster *cluster
+	tools   *controlplane.Tools
+	cluster *controlplane.Cluster
 	applier *applier
 	charts  *renderer
 
@@ -56,11 +58,11 @@ func logf(format string, args ...any) { log.Printf(format, args...) }
 func setUp(ctx context.Context) (*env, error) {
 	e := &env{}
 	var err error
-	if e.root, err = repoRoot(); err != nil {
+	if e.root, err = controlplane.RepoRoot(); err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	if e.tools, err = findTools(ctx, e.root, logf); err != nil {
+	if e.tools, err = controlplane.FindTools(ctx, e.root, logf); err != nil {
 		return nil, err
 	}
 	e.record("build: hack/k8s-tools.sh (find or build)", time.Since(start))
@@ -75,13 +77,13 @@ func setUp(ctx context.Context) (*env, error) {
 		return nil, err
 	}
 	start = time.Now()
-	if e.cluster, err = startCluster(ctx, e.dir, e.tools, logf); err != nil {
+	if e.cluster, err = controlplane.Start(ctx, e.dir, e.tools, logf, controlplane.Options{}); err != nil {
 		return e, err
 	}
 	if err := e.checkServerVersion(); err != nil {
 		return e, err
 	}
-	if err := createNodes(ctx, e.cluster, "kwok-node", []map[string]string{{}}); err != nil {
+	if err := e.cluster.CreateNodes(ctx, "kwok-node", []map[string]string{{}}); err != nil {
 		return e, err
 	}
 	e.record("start: control plane + simulated node", time.Since(start))
@@ -110,7 +112,7 @@ func setUp(ctx context.Context) (*env, error) {
 // /version says v0.0.0-master, and clients that gate features on it (pulumi-kubernetes) misjudge
 // the server.
 func (e *env) checkServerVersion() error {
-	v, err := e.cluster.client.Discovery().ServerVersion()
+	v, err := e.cluster.Client.Discovery().ServerVersion()
 	if err != nil {
 		return fmt.Errorf("read server version: %w", err)
 	}
@@ -143,14 +145,14 @@ func (e *env) installArgoCRDs(ctx context.Context) error {
 // directory (logs, kubeconfig) when the run failed or K8SAPI_KEEP_LOGS is set.
 func (e *env) tearDown(failed bool) {
 	if e.cluster != nil {
-		if rss := e.cluster.peakRSS(); rss > 0 {
+		if rss := e.cluster.PeakRSS(); rss > 0 {
 			logf("memory: kube-apiserver peak RSS %d MiB", rss>>20)
 		}
 		if failed {
-			e.cluster.dumpLogs()
+			e.cluster.DumpLogs()
 		}
 		start := time.Now()
-		e.cluster.stop()
+		e.cluster.Stop()
 		logf("timing: stop control plane took %s", time.Since(start).Round(time.Millisecond))
 	}
 	if e.dir == "" {

@@ -111,7 +111,7 @@ func stackObjectsBecomeReady(t *testing.T, e *env, stack string) {
 		}
 	}
 	if len(sets) > 0 {
-		if err := createNodes(ctx, e.cluster, stack+"-pool", sets); err != nil {
+		if err := e.cluster.CreateNodes(ctx, stack+"-pool", sets); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -130,7 +130,7 @@ func stackObjectsBecomeReady(t *testing.T, e *env, stack string) {
 	e.record("apply: "+stack+" stack objects + charts", time.Since(start))
 
 	start = time.Now()
-	results := runChecks(ctx, &subject{client: e.cluster.client, manifests: all, configs: configs}, stackDeadline)
+	results := runChecks(ctx, &subject{client: e.cluster.Client, manifests: all, configs: configs}, stackDeadline)
 	e.record("assert: "+stack+" objects ready", time.Since(start))
 	for _, c := range checks {
 		r := results[c.name]
@@ -177,7 +177,7 @@ func stackObjectsBecomeReady(t *testing.T, e *env, stack string) {
 // Argo will read holds its placeholders as written.
 func checkAppliedArtifactRepository(t *testing.T, e *env, sc *stackCharts) {
 	tasks := sc.tasksNamespace(t)
-	cm, err := e.cluster.client.CoreV1().ConfigMaps(tasks).Get(t.Context(), services.ArtifactRepositoriesConfigMap, metav1.GetOptions{})
+	cm, err := e.cluster.Client.CoreV1().ConfigMaps(tasks).Get(t.Context(), services.ArtifactRepositoriesConfigMap, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("read the artifact repository: %v", err)
 	}
@@ -235,7 +235,7 @@ func TestBrokenFixtureFailsEachAssertion(t *testing.T) {
 		t.Fatal(err)
 	}
 	applyOrFail(t, e, ms)
-	results := runChecks(ctx, &subject{client: e.cluster.client, manifests: ms, configs: embeddedMetaflowConfigs(ms)}, brokenDeadline)
+	results := runChecks(ctx, &subject{client: e.cluster.Client, manifests: ms, configs: embeddedMetaflowConfigs(ms)}, brokenDeadline)
 
 	cases := []struct {
 		name  string
@@ -309,7 +309,7 @@ func releaseStuck(t *testing.T, e *env) {
 	t.Helper()
 	ctx := t.Context()
 	patch := []byte(`{"metadata":{"finalizers":null}}`)
-	_, err := e.cluster.client.CoreV1().ConfigMaps("broken-tasks").Patch(ctx, "stuck", types.MergePatchType, patch, metav1.PatchOptions{})
+	_, err := e.cluster.Client.CoreV1().ConfigMaps("broken-tasks").Patch(ctx, "stuck", types.MergePatchType, patch, metav1.PatchOptions{})
 	if err != nil {
 		t.Fatalf("release stuck configmap: %v", err)
 	}

@@ -24,6 +24,8 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
+
+	"metaflow-azure/tests/internal/controlplane"
 )
 
 // fieldManager owns every field the test applies.
@@ -120,12 +122,12 @@ type applier struct {
 	mapper *restmapper.DeferredDiscoveryRESTMapper
 }
 
-func newApplier(c *cluster) (*applier, error) {
-	dyn, err := dynamic.NewForConfig(c.config)
+func newApplier(c *controlplane.Cluster) (*applier, error) {
+	dyn, err := dynamic.NewForConfig(c.Config)
 	if err != nil {
 		return nil, fmt.Errorf("build dynamic client: %w", err)
 	}
-	cached := memory.NewMemCacheClient(c.client.Discovery())
+	cached := memory.NewMemCacheClient(c.Client.Discovery())
 	return &applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(cached)}, nil
 }
 
@@ -192,7 +194,7 @@ func (a *applier) applyCRDs(ctx context.Context, crds []manifest) error {
 	for _, m := range crds {
 		pending = append(pending, m.obj.GetName())
 	}
-	err := poll(waitCtx, 200*time.Millisecond, func() (bool, error) {
+	err := controlplane.Poll(waitCtx, 200*time.Millisecond, func() (bool, error) {
 		pending = slices.DeleteFunc(pending, func(name string) bool {
 			crd, err := a.dyn.Resource(crdResource).Get(waitCtx, name, metav1.GetOptions{})
 			return err == nil && conditionTrue(crd, "Established")

@@ -17,6 +17,7 @@ import (
 
 	"metaflow-azure/internal/azurefacts"
 	"metaflow-azure/internal/settings"
+	"metaflow-azure/tests/internal/controlplane"
 )
 
 // Metaflow settings the scheduling proof builds task pods from.
@@ -40,7 +41,7 @@ func poolNode(name string, p agentPool) *corev1.Node {
 			taints = append(taints, azurefacts.SpotTaint)
 		}
 	}
-	n := fakeNode(name, labels)
+	n := controlplane.FakeNode(name, labels)
 	for _, t := range taints {
 		kv, effect, _ := strings.Cut(t, ":")
 		k, v, _ := strings.Cut(kv, "=")
@@ -126,12 +127,12 @@ type placement struct {
 }
 
 // waitPlacement polls until the scheduler has bound the pod or declared it unschedulable.
-func waitPlacement(ctx context.Context, c *cluster, ns, name string, deadline time.Duration) (placement, error) {
+func waitPlacement(ctx context.Context, c *controlplane.Cluster, ns, name string, deadline time.Duration) (placement, error) {
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	var got placement
-	err := poll(ctx, 200*time.Millisecond, func() (bool, error) {
-		p, err := c.client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	err := controlplane.Poll(ctx, 200*time.Millisecond, func() (bool, error) {
+		p, err := c.Client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
 		}

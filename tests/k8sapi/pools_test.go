@@ -33,7 +33,7 @@ func createPoolNodes(t *testing.T, e *env, stack string, plan *stackPlan) []stri
 	if len(plan.pools) == 0 {
 		t.Fatal("the plan declares no AKS task pool")
 	}
-	if err := registerNodes(t.Context(), e.cluster, nodes); err != nil {
+	if err := e.cluster.RegisterNodes(t.Context(), nodes); err != nil {
 		t.Fatal(err)
 	}
 	return names
@@ -43,7 +43,7 @@ func createPoolNodes(t *testing.T, e *env, stack string, plan *stackPlan) []stri
 func deletePoolNodes(t *testing.T, e *env, names []string) {
 	t.Helper()
 	for _, n := range names {
-		if err := e.cluster.client.CoreV1().Nodes().Delete(context.WithoutCancel(t.Context()), n, metav1.DeleteOptions{}); err != nil {
+		if err := e.cluster.Client.CoreV1().Nodes().Delete(context.WithoutCancel(t.Context()), n, metav1.DeleteOptions{}); err != nil {
 			t.Errorf("delete node %s: %v", n, err)
 		}
 	}
@@ -63,7 +63,7 @@ func checkTaskPoolScheduling(t *testing.T, e *env, stack string, plan *stackPlan
 		t.Fatal("no metaflowConfig output to build task pods from")
 	}
 	cfg := plan.config.values
-	nodes, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	nodes, err := c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func checkTaskPoolScheduling(t *testing.T, e *env, stack string, plan *stackPlan
 		namespaces := append(namespaceNames(ms), services.DevicePluginNamespace)
 		var pluginNodes []string
 		for _, ns := range namespaces {
-			pods, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,7 +144,7 @@ func checkTaskPoolScheduling(t *testing.T, e *env, stack string, plan *stackPlan
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			if _, err := c.Client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 				t.Fatalf("create %s: %v", pod.Name, err)
 			}
 			got, err := waitPlacement(ctx, c, pod.Namespace, pod.Name, placementDeadline)

@@ -14,14 +14,16 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+
+	"metaflow-azure/tests/internal/controlplane"
 )
 
 // deleteNamespaces deletes the namespaces, waits until the namespace controller has removed
 // them, and then lists every namespaced resource type in them. It returns a message for each
 // namespace still there at the deadline and for each object left behind.
-func deleteNamespaces(ctx context.Context, c *cluster, dyn dynamic.Interface, names []string, deadline time.Duration) []string {
+func deleteNamespaces(ctx context.Context, c *controlplane.Cluster, dyn dynamic.Interface, names []string, deadline time.Duration) []string {
 	for _, ns := range names {
-		err := c.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+		err := c.Client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return []string{fmt.Sprintf("delete namespace %s: %v", ns, err)}
 		}
@@ -29,9 +31,9 @@ func deleteNamespaces(ctx context.Context, c *cluster, dyn dynamic.Interface, na
 	waitCtx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	remaining := slices.Clone(names)
-	_ = poll(waitCtx, 250*time.Millisecond, func() (bool, error) {
+	_ = controlplane.Poll(waitCtx, 250*time.Millisecond, func() (bool, error) {
 		remaining = slices.DeleteFunc(remaining, func(ns string) bool {
-			_, err := c.client.CoreV1().Namespaces().Get(waitCtx, ns, metav1.GetOptions{})
+			_, err := c.Client.CoreV1().Namespaces().Get(waitCtx, ns, metav1.GetOptions{})
 			return apierrors.IsNotFound(err)
 		})
 		return len(remaining) == 0, nil
@@ -40,7 +42,7 @@ func deleteNamespaces(ctx context.Context, c *cluster, dyn dynamic.Interface, na
 	for _, ns := range remaining {
 		problems = append(problems, fmt.Sprintf("namespace %s not deleted after %s: %s", ns, deadline, namespaceStatus(ctx, c, ns)))
 	}
-	left, err := leftovers(ctx, c.client.Discovery(), dyn, names)
+	left, err := leftovers(ctx, c.Client.Discovery(), dyn, names)
 	if err != nil {
 		return append(problems, err.Error())
 	}
@@ -51,8 +53,8 @@ func deleteNamespaces(ctx context.Context, c *cluster, dyn dynamic.Interface, na
 }
 
 // namespaceStatus explains a namespace stuck in Terminating by its conditions.
-func namespaceStatus(ctx context.Context, c *cluster, ns string) string {
-	n, err := c.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+func namespaceStatus(ctx context.Context, c *controlplane.Cluster, ns string) string {
+	n, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if err != nil {
 		return err.Error()
 	}

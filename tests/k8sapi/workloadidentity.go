@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"metaflow-azure/tests/internal/controlplane"
 )
 
 // webhookTenantID is the tenant the webhook injects when a ServiceAccount names none: on AKS,
@@ -31,31 +33,35 @@ const webhookPort = 9443
 
 // startWorkloadIdentityWebhook runs the real Azure Workload Identity webhook against the
 // control plane, the way AKS runs it for a cluster with workload identity: serving TLS with a
-// certificate the API server trusts (the test CA's loopback certificate) and registered with
+// certificate the API server trusts (a loopback certificate from the test CA) and registered with
 // upstream's own MutatingWebhookConfiguration, only pointed at 127.0.0.1 instead of its
 // in-cluster Service. It returns once the API server sends labelled pods through it.
-func startWorkloadIdentityWebhook(ctx context.Context, c *cluster, t *tools) error {
-	certDir := filepath.Join(c.dir, "azure-wi-certs")
+func startWorkloadIdentityWebhook(ctx context.Context, c *controlplane.Cluster, t *controlplane.Tools) error {
+	certDir := filepath.Join(c.Dir, "azure-wi-certs")
 	if err := os.MkdirAll(certDir, 0o700); err != nil {
 		return fmt.Errorf("create webhook cert dir: %w", err)
 	}
-	for src, dst := range map[string]string{c.pki.servingCrt: "tls.crt", c.pki.servingKey: "tls.key"} {
-		if err := os.Symlink(src, filepath.Join(certDir, dst)); err != nil {
+	crt, key, err := c.SignServing("127.0.0.1")
+	if err != nil {
+		return fmt.Errorf("webhook certificate: %w", err)
+	}
+	for name, data := range map[string][]byte{"tls.crt": crt, "tls.key": key} {
+		if err := os.WriteFile(filepath.Join(certDir, name), data, 0o600); err != nil {
 			return fmt.Errorf("webhook certificate: %w", err)
 		}
 	}
-	ports, err := freePorts(2)
+	ports, err := controlplane.FreePorts(2)
 	if err != nil {
 		return err
 	}
-	p, err := c.start("azure-wi-webhook", t.WorkloadIdentityWebhook, []string{
+	p, err := c.StartProcess("azure-wi-webhook", t.WorkloadIdentityWebhook, []string{
 		"--disable-cert-rotation",
 		"--webhook-cert-dir=" + certDir,
 		fmt.Sprintf("--health-addr=127.0.0.1:%d", ports[0]),
 		fmt.Sprintf("--metrics-addr=127.0.0.1:%d", ports[1]),
 		"--log-level=info",
 	},
-		"KUBECONFIG="+c.kubeconfig,
+		"KUBECONFIG="+c.Kubeconfig,
 		"AZURE_TENANT_ID="+webhookTenantID,
 		"AZURE_ENVIRONMENT=AzurePublicCloud",
 		"POD_NAMESPACE=azure-workload-identity-system",
@@ -63,14 +69,14 @@ func startWorkloadIdentityWebhook(ctx context.Context, c *cluster, t *tools) err
 	if err != nil {
 		return err
 	}
-	if err := waitHTTP(ctx, p, fmt.Sprintf("http://127.0.0.1:%d/readyz", ports[0]), nil); err != nil {
+	if err := controlplane.WaitHTTP(ctx, p, fmt.Sprintf("http://127.0.0.1:%d/readyz", ports[0]), nil); err != nil {
 		return fmt.Errorf("webhook readiness: %w", err)
 	}
 	config, err := upstreamWebhookConfiguration(t.WorkloadIdentityManifest)
 	if err != nil {
 		return err
 	}
-	ca, err := os.ReadFile(c.pki.caCert)
+	ca, err := os.ReadFile(c.CACertFile)
 	if err != nil {
 		return fmt.Errorf("read CA: %w", err)
 	}
@@ -82,7 +88,7 @@ func startWorkloadIdentityWebhook(ctx context.Context, c *cluster, t *tools) err
 		url := fmt.Sprintf("https://127.0.0.1:%d%s", webhookPort, *svc.Path)
 		config.Webhooks[i].ClientConfig = admissionv1.WebhookClientConfig{URL: &url, CABundle: ca}
 	}
-	if _, err := c.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, config, metav1.CreateOptions{}); err != nil {
+	if _, err := c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, config, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("register the webhook: %w", err)
 	}
 	// The API server picks the configuration up asynchronously; a probe pod (dry run) with
@@ -96,11 +102,11 @@ func startWorkloadIdentityWebhook(ctx context.Context, c *cluster, t *tools) err
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "wi-probe-", Namespace: "default", Labels: selected},
 		Spec:       corev1.PodSpec{ServiceAccountName: "default", Containers: []corev1.Container{{Name: "probe", Image: "probe"}}},
 	}
-	return poll(ctx, 200*time.Millisecond, func() (bool, error) {
-		if err := p.exited(); err != nil {
+	return controlplane.Poll(ctx, 200*time.Millisecond, func() (bool, error) {
+		if err := p.Exited(); err != nil {
 			return false, err
 		}
-		got, err := c.client.CoreV1().Pods("default").Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		got, err := c.Client.CoreV1().Pods("default").Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err != nil {
 			return false, nil // the default ServiceAccount may not exist yet
 		}

@@ -152,7 +152,7 @@ func parseLabels(s string) map[string]string {
 //   - a pod without the label, or with the label but another ServiceAccount, gets no client ID.
 func checkWorkloadIdentity(t *testing.T, e *env, sc *stackCharts) {
 	ctx := t.Context()
-	c := e.cluster.client
+	c := e.cluster.Client
 	plan := sc.plan
 	cfg := plan.config.values
 	tasksNS, taskSA := cfg[mfNamespace], cfg[mfServiceAccount]

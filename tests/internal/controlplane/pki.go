@@ -1,6 +1,4 @@
-//go:build k8sapi
-
-package k8sapi
+package controlplane
 
 import (
 	"crypto/ecdsa"
@@ -10,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -23,13 +22,17 @@ import (
 type pki struct {
 	dir        string
 	caCert     string // CA that signed the serving certificate (kubeconfig, --root-ca-file)
-	caKey      string
+	caKeyFile  string
 	servingCrt string // kube-apiserver serving certificate for 127.0.0.1/localhost
 	servingKey string
 	saKey      string // service-account token signing key (apiserver and controller-manager)
 	saPub      string
 	tokenFile  string // --token-auth-file
 	token      string
+
+	// The CA stays in memory so SignServing can issue more serving certificates.
+	ca    *x509.Certificate
+	caKey *ecdsa.PrivateKey
 }
 
 // newPKI writes a CA, a serving certificate, a service-account key pair and a static token
@@ -38,7 +41,7 @@ func newPKI(dir string) (*pki, error) {
 	p := &pki{
 		dir:        dir,
 		caCert:     filepath.Join(dir, "ca.crt"),
-		caKey:      filepath.Join(dir, "ca.key"),
+		caKeyFile:  filepath.Join(dir, "ca.key"),
 		servingCrt: filepath.Join(dir, "apiserver.crt"),
 		servingKey: filepath.Join(dir, "apiserver.key"),
 		saKey:      filepath.Join(dir, "sa.key"),
@@ -48,11 +51,10 @@ func newPKI(dir string) (*pki, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create pki dir: %w", err)
 	}
-	ca, caKey, err := p.writeCA()
-	if err != nil {
+	if err := p.writeCA(); err != nil {
 		return nil, err
 	}
-	if err := p.writeServing(ca, caKey); err != nil {
+	if err := p.writeServing(); err != nil {
 		return nil, err
 	}
 	if err := p.writeServiceAccountKeys(); err != nil {
@@ -61,10 +63,10 @@ func newPKI(dir string) (*pki, error) {
 	return p, p.writeToken()
 }
 
-func (p *pki) writeCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
+func (p *pki) writeCA() error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, nil, fmt.Errorf("generate ca key: %w", err)
+		return fmt.Errorf("generate ca key: %w", err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
@@ -77,41 +79,79 @@ func (p *pki) writeCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sign ca: %w", err)
+		return fmt.Errorf("sign ca: %w", err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, fmt.Errorf("parse ca: %w", err)
+	if p.ca, err = x509.ParseCertificate(der); err != nil {
+		return fmt.Errorf("parse ca: %w", err)
 	}
+	p.caKey = key
 	if err := writePEM(p.caCert, "CERTIFICATE", der); err != nil {
-		return nil, nil, err
+		return err
 	}
-	return cert, key, writeECKey(p.caKey, key)
+	return writeECKey(p.caKeyFile, key)
 }
 
-func (p *pki) writeServing(ca *x509.Certificate, caKey *ecdsa.PrivateKey) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+func (p *pki) writeServing() error {
+	der, key, err := p.signServing(big.NewInt(2), "kube-apiserver",
+		"127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc")
 	if err != nil {
-		return fmt.Errorf("generate serving key: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "kube-apiserver"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:     []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return fmt.Errorf("sign serving certificate: %w", err)
+		return err
 	}
 	if err := writePEM(p.servingCrt, "CERTIFICATE", der); err != nil {
 		return err
 	}
 	return writeECKey(p.servingKey, key)
+}
+
+// signServing issues a serving certificate (DER) and its new key for hosts, IP addresses or
+// DNS names, signed by the CA.
+func (p *pki) signServing(serial *big.Int, commonName string, hosts ...string) ([]byte, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate serving key for %s: %w", commonName, err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: commonName},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign serving certificate for %s: %w", commonName, err)
+	}
+	return der, key, nil
+}
+
+// signServingPEM issues a serving certificate for hosts with a random serial number (unique
+// per issuer, as clients expect) and returns it and its key PEM-encoded.
+func (p *pki) signServingPEM(hosts ...string) (certPEM, keyPEM []byte, err error) {
+	if len(hosts) == 0 {
+		return nil, nil, errors.New("sign serving certificate: no hosts")
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate serial number: %w", err)
+	}
+	der, key, err := p.signServing(serial, hosts[0], hosts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("marshal serving key for %s: %w", hosts[0], err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
 }
 
 func (p *pki) writeServiceAccountKeys() error {

@@ -1,6 +1,4 @@
-//go:build k8sapi
-
-package k8sapi
+package controlplane
 
 import (
 	"context"
@@ -25,36 +23,48 @@ const (
 	fakeNodeIP  = "10.240.0.10"
 )
 
-// cluster is a control plane on loopback: etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler and kwok, which plays the kubelet for simulated nodes.
-type cluster struct {
-	dir        string
-	pki        *pki
-	kubeconfig string
-	config     *rest.Config
-	client     kubernetes.Interface
-	apiserver  *process
-	etcdURL    string
-	procs      []*process // in start order; stopped in reverse
-	logf       func(string, ...any)
+// Options changes how Start starts the control plane.
+type Options struct {
+	// APIServerArgs are appended to kube-apiserver's flags, e.g. --authentication-token-webhook-config-file.
+	APIServerArgs []string
 }
 
-// startCluster starts every component and waits for each to be healthy. On error it stops
+// Cluster is a control plane on loopback: etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler and kwok, which plays the kubelet for simulated nodes.
+type Cluster struct {
+	Dir        string               // the components' data, certificates, logs and kubeconfig
+	URL        string               // the API server, https://127.0.0.1:<port>
+	CACertFile string               // PEM CA that signed the API server's serving certificate
+	Kubeconfig string               // the admin kubeconfig the components use
+	Config     *rest.Config         // admin: a static token in system:masters
+	Client     kubernetes.Interface // built from Config
+
+	opts      Options
+	pki       *pki
+	apiserver *Process
+	etcdURL   string
+	procs     []*Process // in start order; stopped in reverse
+	logf      func(string, ...any)
+}
+
+// Start starts every component in dir and waits for each to be healthy. On error it stops
 // whatever it started.
-func startCluster(ctx context.Context, dir string, t *tools, logf func(string, ...any)) (c *cluster, err error) {
-	c = &cluster{dir: dir, logf: logf}
+func Start(ctx context.Context, dir string, t *Tools, logf func(string, ...any), o Options) (_ *Cluster, err error) {
+	// c is not the named result: `return nil, err` would set that to nil before the cleanup runs.
+	c := &Cluster{Dir: dir, opts: o, logf: logf}
 	defer func() {
 		if err != nil {
-			c.dumpLogs()
-			c.stop()
+			c.DumpLogs()
+			c.Stop()
 		}
 	}()
 	if c.pki, err = newPKI(filepath.Join(dir, "pki")); err != nil {
 		return nil, err
 	}
+	c.CACertFile = c.pki.caCert
 	steps := []struct {
 		name string
-		run  func(context.Context, *tools) error
+		run  func(context.Context, *Tools) error
 	}{
 		{"etcd", c.startEtcd},
 		{"kube-apiserver", c.startAPIServer},
@@ -72,8 +82,11 @@ func startCluster(ctx context.Context, dir string, t *tools, logf func(string, .
 	return c, nil
 }
 
-func (c *cluster) start(name, bin string, args []string, env ...string) (*process, error) {
-	p, err := startProcess(c.dir, name, bin, args, env)
+// StartProcess starts bin as part of the cluster: its log goes next to the components' (into
+// DumpLogs), its peak memory into PeakRSS, and Stop stops it before the components it came
+// after. env is added to the test's environment.
+func (c *Cluster) StartProcess(name, bin string, args []string, env ...string) (*Process, error) {
+	p, err := startProcess(c.Dir, name, bin, args, env)
 	if err != nil {
 		return nil, err
 	}
@@ -81,15 +94,21 @@ func (c *cluster) start(name, bin string, args []string, env ...string) (*proces
 	return p, nil
 }
 
-func (c *cluster) startEtcd(ctx context.Context, t *tools) error {
-	ports, err := freePorts(2)
+// SignServing returns a PEM certificate and key for hosts (IPs or DNS names), signed by the
+// cluster's CA, so a test can serve HTTPS (webhooks) that the API server and clients trust.
+func (c *Cluster) SignServing(hosts ...string) (certPEM, keyPEM []byte, err error) {
+	return c.pki.signServingPEM(hosts...)
+}
+
+func (c *Cluster) startEtcd(ctx context.Context, t *Tools) error {
+	ports, err := FreePorts(2)
 	if err != nil {
 		return err
 	}
 	client := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
-	p, err := c.start("etcd", t.Etcd, []string{
-		"--name=local", "--data-dir=" + filepath.Join(c.dir, "etcd"),
+	p, err := c.StartProcess("etcd", t.Etcd, []string{
+		"--name=local", "--data-dir=" + filepath.Join(c.Dir, "etcd"),
 		"--listen-client-urls=" + client, "--advertise-client-urls=" + client,
 		"--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
 		"--initial-cluster=local=" + peer,
@@ -98,20 +117,20 @@ func (c *cluster) startEtcd(ctx context.Context, t *tools) error {
 		return err
 	}
 	c.etcdURL = client
-	return waitHTTP(ctx, p, client+"/health", nil)
+	return WaitHTTP(ctx, p, client+"/health", nil)
 }
 
-func (c *cluster) startAPIServer(ctx context.Context, t *tools) error {
-	ports, err := freePorts(1)
+func (c *Cluster) startAPIServer(ctx context.Context, t *Tools) error {
+	ports, err := FreePorts(1)
 	if err != nil {
 		return err
 	}
 	port := ports[0]
 	p := c.pki
-	proc, err := c.start("kube-apiserver", t.KubeAPIServer, []string{
+	args := []string{
 		"--etcd-servers=" + c.etcdURL,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port),
-		"--cert-dir=" + filepath.Join(c.dir, "apiserver-certs"),
+		"--cert-dir=" + filepath.Join(c.Dir, "apiserver-certs"),
 		"--tls-cert-file=" + p.servingCrt, "--tls-private-key-file=" + p.servingKey,
 		"--client-ca-file=" + p.caCert, "--token-auth-file=" + p.tokenFile,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
@@ -125,49 +144,53 @@ func (c *cluster) startAPIServer(ctx context.Context, t *tools) error {
 		// into a watch-list stream, which it then refuses on Debian's etcd 3.4 (no
 		// RequestWatchProgress); kwok fell back with growing backoffs and saw pods up to 30 s late.
 		"--feature-gates=WatchList=false",
-	})
+	}
+	// A test's own flags come after these, so it can add what its tier needs (an authentication
+	// webhook) without restating the rest.
+	proc, err := c.StartProcess("kube-apiserver", t.KubeAPIServer, append(args, c.opts.APIServerArgs...))
 	if err != nil {
 		return err
 	}
 	c.apiserver = proc
-	if err := c.writeKubeconfig(port); err != nil {
+	c.URL = fmt.Sprintf("https://127.0.0.1:%d", port)
+	if err := c.writeKubeconfig(); err != nil {
 		return err
 	}
-	c.config = &rest.Config{
-		Host:            fmt.Sprintf("https://127.0.0.1:%d", port),
+	c.Config = &rest.Config{
+		Host:            c.URL,
 		BearerToken:     p.token,
 		TLSClientConfig: rest.TLSClientConfig{CAFile: p.caCert},
 		// Applying the Argo CRDs and polling many objects trips client-go's default 5 QPS limiter.
 		QPS:   200,
 		Burst: 400,
 	}
-	if c.client, err = kubernetes.NewForConfig(c.config); err != nil {
+	if c.Client, err = kubernetes.NewForConfig(c.Config); err != nil {
 		return fmt.Errorf("build client: %w", err)
 	}
 	return c.waitReadyz(ctx)
 }
 
 // waitReadyz polls /readyz until the API server reports every post-start hook done.
-func (c *cluster) waitReadyz(ctx context.Context) error {
-	return poll(ctx, 100*time.Millisecond, func() (bool, error) {
-		if err := c.apiserver.exited(); err != nil {
+func (c *Cluster) waitReadyz(ctx context.Context) error {
+	return Poll(ctx, 100*time.Millisecond, func() (bool, error) {
+		if err := c.apiserver.Exited(); err != nil {
 			return false, err
 		}
-		_, err := c.client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		_, err := c.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		return err == nil, nil
 	})
 }
 
-func (c *cluster) startControllerManager(ctx context.Context, t *tools) error {
-	ports, err := freePorts(1)
+func (c *Cluster) startControllerManager(ctx context.Context, t *Tools) error {
+	ports, err := FreePorts(1)
 	if err != nil {
 		return err
 	}
-	p, err := c.start("kube-controller-manager", t.KubeControllerManager, []string{
-		"--kubeconfig=" + c.kubeconfig,
-		"--authentication-kubeconfig=" + c.kubeconfig, "--authorization-kubeconfig=" + c.kubeconfig,
+	p, err := c.StartProcess("kube-controller-manager", t.KubeControllerManager, []string{
+		"--kubeconfig=" + c.Kubeconfig,
+		"--authentication-kubeconfig=" + c.Kubeconfig, "--authorization-kubeconfig=" + c.Kubeconfig,
 		"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(ports[0]),
-		"--cert-dir=" + filepath.Join(c.dir, "kcm-certs"),
+		"--cert-dir=" + filepath.Join(c.Dir, "kcm-certs"),
 		"--leader-elect=false",
 		// All default controllers: Deployments need ReplicaSets, Services EndpointSlices,
 		// namespace deletion the namespace controller, Job pods the job and GC controllers.
@@ -178,39 +201,39 @@ func (c *cluster) startControllerManager(ctx context.Context, t *tools) error {
 	if err != nil {
 		return err
 	}
-	return waitHTTP(ctx, p, fmt.Sprintf("https://127.0.0.1:%d/healthz", ports[0]), insecureLoopback())
+	return WaitHTTP(ctx, p, fmt.Sprintf("https://127.0.0.1:%d/healthz", ports[0]), insecureLoopback())
 }
 
-func (c *cluster) startScheduler(ctx context.Context, t *tools) error {
-	ports, err := freePorts(1)
+func (c *Cluster) startScheduler(ctx context.Context, t *Tools) error {
+	ports, err := FreePorts(1)
 	if err != nil {
 		return err
 	}
-	p, err := c.start("kube-scheduler", t.KubeScheduler, []string{
-		"--kubeconfig=" + c.kubeconfig,
-		"--authentication-kubeconfig=" + c.kubeconfig, "--authorization-kubeconfig=" + c.kubeconfig,
+	p, err := c.StartProcess("kube-scheduler", t.KubeScheduler, []string{
+		"--kubeconfig=" + c.Kubeconfig,
+		"--authentication-kubeconfig=" + c.Kubeconfig, "--authorization-kubeconfig=" + c.Kubeconfig,
 		"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(ports[0]),
-		"--cert-dir=" + filepath.Join(c.dir, "scheduler-certs"),
+		"--cert-dir=" + filepath.Join(c.Dir, "scheduler-certs"),
 		"--leader-elect=false",
 	})
 	if err != nil {
 		return err
 	}
-	return waitHTTP(ctx, p, fmt.Sprintf("https://127.0.0.1:%d/healthz", ports[0]), insecureLoopback())
+	return WaitHTTP(ctx, p, fmt.Sprintf("https://127.0.0.1:%d/healthz", ports[0]), insecureLoopback())
 }
 
-func (c *cluster) startKwok(ctx context.Context, t *tools) error {
-	ports, err := freePorts(1)
+func (c *Cluster) startKwok(ctx context.Context, t *Tools) error {
+	ports, err := FreePorts(1)
 	if err != nil {
 		return err
 	}
-	stages := filepath.Join(c.dir, "kwok-stages.yaml")
+	stages := filepath.Join(c.Dir, "kwok-stages.yaml")
 	if err := os.WriteFile(stages, []byte(kwokStages), 0o600); err != nil {
 		return fmt.Errorf("write kwok stages: %w", err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	p, err := c.start("kwok", t.Kwok, []string{
-		"--kubeconfig=" + c.kubeconfig,
+	p, err := c.StartProcess("kwok", t.Kwok, []string{
+		"--kubeconfig=" + c.Kubeconfig,
 		"--config=" + stages,
 		"--manage-all-nodes=false",
 		"--manage-nodes-with-annotation-selector=" + kwokNodeAnnotation + "=fake",
@@ -222,23 +245,23 @@ func (c *cluster) startKwok(ctx context.Context, t *tools) error {
 		"--node-lease-duration-seconds=40",
 	},
 		// kwok also reads ~/.kwok/kwok.yaml; keep the user's out of the test.
-		"HOME="+c.dir,
+		"HOME="+c.Dir,
 	)
 	if err != nil {
 		return err
 	}
-	return waitHTTP(ctx, p, "http://"+addr+"/healthz", nil)
+	return WaitHTTP(ctx, p, "http://"+addr+"/healthz", nil)
 }
 
 // writeKubeconfig writes the kubeconfig the other components use.
-func (c *cluster) writeKubeconfig(port int) error {
-	c.kubeconfig = filepath.Join(c.dir, "kubeconfig")
+func (c *Cluster) writeKubeconfig() error {
+	c.Kubeconfig = filepath.Join(c.Dir, "kubeconfig")
 	data := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
 - name: local
   cluster:
-    server: https://127.0.0.1:%d
+    server: %s
     certificate-authority: %s
 users:
 - name: admin
@@ -248,15 +271,15 @@ contexts:
 - name: local
   context: {cluster: local, user: admin}
 current-context: local
-`, port, c.pki.caCert, c.pki.token)
-	if err := os.WriteFile(c.kubeconfig, []byte(data), 0o600); err != nil {
+`, c.URL, c.pki.caCert, c.pki.token)
+	if err := os.WriteFile(c.Kubeconfig, []byte(data), 0o600); err != nil {
 		return fmt.Errorf("write kubeconfig: %w", err)
 	}
 	return nil
 }
 
-// peakRSS logs every component's peak memory and returns the API server's.
-func (c *cluster) peakRSS() int64 {
+// PeakRSS logs every component's peak memory and returns the API server's.
+func (c *Cluster) PeakRSS() int64 {
 	var apiserver int64
 	for _, p := range c.procs {
 		rss, err := p.peakRSS()
@@ -272,23 +295,23 @@ func (c *cluster) peakRSS() int64 {
 	return apiserver
 }
 
-// stop ends every component, newest first, so nothing loses its API server or etcd mid-flight.
-func (c *cluster) stop() {
+// Stop ends every component, newest first, so nothing loses its API server or etcd mid-flight.
+func (c *Cluster) Stop() {
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		c.procs[i].stop(10 * time.Second)
 	}
 }
 
-// dumpLogs writes the end of each component's log into the test log, for failures.
-func (c *cluster) dumpLogs() {
+// DumpLogs writes the end of each component's log into the test log, for failures.
+func (c *Cluster) DumpLogs() {
 	for _, p := range c.procs {
 		c.logf("---- last lines of %s (%s) ----\n%s", p.name, p.logPath, p.tail(25))
 	}
 }
 
-// freePorts asks the kernel for n free loopback ports. The listeners are closed before the
+// FreePorts asks the kernel for n free loopback ports. The listeners are closed before the
 // components bind, a small race that a fresh port per component keeps unlikely.
-func freePorts(n int) ([]int, error) {
+func FreePorts(n int) ([]int, error) {
 	var ports []int
 	var listeners []net.Listener
 	defer func() {
@@ -316,13 +339,14 @@ func insecureLoopback() *http.Client {
 	}
 }
 
-// waitHTTP polls url until it answers 200, failing early if the process exits.
-func waitHTTP(ctx context.Context, p *process, url string, client *http.Client) error {
+// WaitHTTP polls url until it answers 200, failing early if the process exits. A nil client
+// is a plain one with a 2 s timeout.
+func WaitHTTP(ctx context.Context, p *Process, url string, client *http.Client) error {
 	if client == nil {
 		client = &http.Client{Timeout: 2 * time.Second}
 	}
-	return poll(ctx, 100*time.Millisecond, func() (bool, error) {
-		if err := p.exited(); err != nil {
+	return Poll(ctx, 100*time.Millisecond, func() (bool, error) {
+		if err := p.Exited(); err != nil {
 			return false, err
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -338,8 +362,8 @@ func waitHTTP(ctx context.Context, p *process, url string, client *http.Client) 
 	})
 }
 
-// poll calls cond every interval until it returns true or an error, or ctx ends.
-func poll(ctx context.Context, interval time.Duration, cond func() (bool, error)) error {
+// Poll calls cond every interval until it returns true or an error, or ctx ends.
+func Poll(ctx context.Context, interval time.Duration, cond func() (bool, error)) error {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {

@@ -1,13 +1,9 @@
-//go:build k8sapi
-
-package k8sapi
+package controlplane
 
 import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,17 +14,18 @@ import (
 // kwokNodeAnnotation marks the nodes kwok simulates (kwok's own convention).
 const kwokNodeAnnotation = "kwok.x-k8s.io/node"
 
-// exitCodeLabel, on a Job's pod template, makes the simulated container exit with that code.
-// It exists for the broken fixture: a simulator runs no program, so a failing Job has to be
-// told to fail. kwok's own chaos stages use labels the same way.
-const exitCodeLabel = "metaflow-azure.test/kwok-exit-code"
+// ExitCodeLabel, on a Job's pod template, makes the simulated container exit with that code.
+// It exists for fixtures of failing Jobs (k8sapi's broken fixture): a simulator runs no
+// program, so a failing Job has to be told to fail. kwok's own chaos stages use labels the
+// same way.
+const ExitCodeLabel = "metaflow-azure.test/kwok-exit-code"
 
 // kwokStages is what kwok does with pods on its nodes. kwok v0.7.0 ships pod-ready,
 // pod-complete and pod-delete as defaults; they are spelled out here because two behaviours
 // differ on purpose:
 //   - pod-ready leaves a pod with readiness gates NotReady, as a kubelet does while no controller
 //     has set the gate (kwok's default marks every gate True, so no pod could ever stay unready);
-//   - a Job pod whose template carries exitCodeLabel fails instead of completing.
+//   - a Job pod whose template carries ExitCodeLabel fails instead of completing.
 //
 // Node stages are kwok's defaults (node-initialize, node-heartbeat-with-lease).
 var kwokStages = `apiVersion: kwok.x-k8s.io/v1alpha1
@@ -115,7 +112,7 @@ spec:
     - key: '.metadata.ownerReferences.[].kind'
       operator: 'In'
       values: ['Job']
-    - key: '.metadata.labels["` + exitCodeLabel + `"]'
+    - key: '.metadata.labels["` + ExitCodeLabel + `"]'
       operator: 'DoesNotExist'
   next:
     statusTemplate: |
@@ -154,12 +151,12 @@ spec:
     - key: '.metadata.ownerReferences.[].kind'
       operator: 'In'
       values: ['Job']
-    - key: '.metadata.labels["` + exitCodeLabel + `"]'
+    - key: '.metadata.labels["` + ExitCodeLabel + `"]'
       operator: 'Exists'
   next:
     statusTemplate: |
       {{ $now := Now }}
-      {{ $code := index .metadata.labels "` + exitCodeLabel + `" }}
+      {{ $code := index .metadata.labels "` + ExitCodeLabel + `" }}
       containerStatuses:
       {{ range .spec.containers }}
       - image: {{ .image | Quote }}
@@ -194,22 +191,24 @@ spec:
     delete: true
 `
 
-// createNodes registers one simulated node per label set, named <prefix>-<i>, and waits until
-// kwok has made them Ready. Label sets come from the pod templates' nodeSelectors, so pods
-// pinned to an AKS node pool (for example `agentpool: services`) have somewhere to run.
-func createNodes(ctx context.Context, c *cluster, prefix string, labelSets []map[string]string) error {
+// CreateNodes registers one simulated node per label set, named <prefix>-<i>, and waits until
+// kwok has made them Ready. A label set per nodeSelector of the pods to run (k8sapi takes the
+// pod templates') gives pods pinned to an AKS node pool (for example `agentpool: services`)
+// somewhere to run.
+func (c *Cluster) CreateNodes(ctx context.Context, prefix string, labelSets []map[string]string) error {
 	var nodes []*corev1.Node
 	for i, extra := range labelSets {
-		nodes = append(nodes, fakeNode(fmt.Sprintf("%s-%d", prefix, i), extra))
+		nodes = append(nodes, FakeNode(fmt.Sprintf("%s-%d", prefix, i), extra))
 	}
-	return registerNodes(ctx, c, nodes)
+	return c.RegisterNodes(ctx, nodes)
 }
 
-// registerNodes creates simulated nodes and waits until kwok has made them Ready.
-func registerNodes(ctx context.Context, c *cluster, nodes []*corev1.Node) error {
+// RegisterNodes creates simulated nodes and waits until kwok has made them Ready. kwok only
+// simulates nodes that carry its annotation: build them with FakeNode.
+func (c *Cluster) RegisterNodes(ctx context.Context, nodes []*corev1.Node) error {
 	var names []string
 	for _, node := range nodes {
-		if _, err := c.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+		if _, err := c.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create node %s: %w", node.Name, err)
 		}
 		c.logf("created simulated node %s with labels %v, taints %v", node.Name, node.Labels, node.Spec.Taints)
@@ -217,10 +216,10 @@ func registerNodes(ctx context.Context, c *cluster, nodes []*corev1.Node) error 
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	err := poll(waitCtx, 200*time.Millisecond, func() (bool, error) {
+	err := Poll(waitCtx, 200*time.Millisecond, func() (bool, error) {
 		for _, name := range names {
-			n, err := c.client.CoreV1().Nodes().Get(waitCtx, name, metav1.GetOptions{})
-			if err != nil || !nodeReady(n) {
+			n, err := c.Client.CoreV1().Nodes().Get(waitCtx, name, metav1.GetOptions{})
+			if err != nil || !NodeReady(n) {
 				return false, nil
 			}
 		}
@@ -232,7 +231,9 @@ func registerNodes(ctx context.Context, c *cluster, nodes []*corev1.Node) error 
 	return nil
 }
 
-func fakeNode(name string, extra map[string]string) *corev1.Node {
+// FakeNode is a node for kwok to simulate: linux/amd64, with 32 CPUs, 256 GiB of memory and
+// room for 110 pods, its hostname label and extra labels.
+func FakeNode(name string, extra map[string]string) *corev1.Node {
 	labels := map[string]string{
 		"kubernetes.io/hostname": name,
 		"kubernetes.io/os":       "linux",
@@ -255,31 +256,12 @@ func fakeNode(name string, extra map[string]string) *corev1.Node {
 	}
 }
 
-func nodeReady(n *corev1.Node) bool {
+// NodeReady reports whether the node's Ready condition is True.
+func NodeReady(n *corev1.Node) bool {
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {
 			return c.Status == corev1.ConditionTrue
 		}
 	}
 	return false
-}
-
-func dedupeSelectors(selectors []map[string]string) []map[string]string {
-	seen := map[string]bool{}
-	var out []map[string]string
-	for _, s := range selectors {
-		if len(s) == 0 {
-			continue
-		}
-		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(s)) {
-			parts = append(parts, k+"="+s[k])
-		}
-		key := strings.Join(parts, ",")
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }

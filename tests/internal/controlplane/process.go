@@ -1,6 +1,4 @@
-//go:build k8sapi
-
-package k8sapi
+package controlplane
 
 import (
 	"bufio"
@@ -16,8 +14,9 @@ import (
 	"time"
 )
 
-// process is one control-plane binary running in the background, its output in a log file.
-type process struct {
+// Process is one control-plane binary (or a test's helper) running in the background, its
+// output in a log file.
+type Process struct {
 	name    string
 	cmd     *exec.Cmd
 	logPath string
@@ -27,7 +26,7 @@ type process struct {
 
 // startProcess starts bin with args in its own process group. Pdeathsig makes the kernel kill
 // it if the test binary dies without running its cleanup (a panic, a `go test -timeout` kill).
-func startProcess(dir, name, bin string, args []string, env []string) (*process, error) {
+func startProcess(dir, name, bin string, args []string, env []string) (*Process, error) {
 	logPath := filepath.Join(dir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -42,7 +41,7 @@ func startProcess(dir, name, bin string, args []string, env []string) (*process,
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		logFile.Close()
@@ -51,8 +50,8 @@ func startProcess(dir, name, bin string, args []string, env []string) (*process,
 	return p, nil
 }
 
-// exited reports, without blocking, whether the process has ended and how.
-func (p *process) exited() error {
+// Exited reports, without blocking, whether the process has ended and how: nil while it runs.
+func (p *Process) Exited() error {
 	select {
 	case <-p.done:
 		if p.err == nil {
@@ -65,8 +64,8 @@ func (p *process) exited() error {
 }
 
 // stop sends SIGTERM to the process group and SIGKILL if it has not ended within grace.
-func (p *process) stop(grace time.Duration) {
-	if p.exited() != nil {
+func (p *Process) stop(grace time.Duration) {
+	if p.Exited() != nil {
 		return
 	}
 	pgid := -p.cmd.Process.Pid
@@ -81,7 +80,7 @@ func (p *process) stop(grace time.Duration) {
 
 // peakRSS is the process's peak resident set size (VmHWM) in bytes. It must be read while the
 // process is alive: /proc/<pid> goes away with it.
-func (p *process) peakRSS() (int64, error) {
+func (p *Process) peakRSS() (int64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0, fmt.Errorf("read %s status: %w", p.name, err)
@@ -102,7 +101,7 @@ func (p *process) peakRSS() (int64, error) {
 }
 
 // tail returns the last n lines of the process's log, for failure reports.
-func (p *process) tail(n int) string {
+func (p *Process) tail(n int) string {
 	data, err := os.ReadFile(p.logPath)
 	if err != nil {
 		return "(no log: " + err.Error() + ")"

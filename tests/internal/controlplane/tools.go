@@ -1,20 +1,19 @@
-//go:build k8sapi
-
-package k8sapi
+package controlplane
 
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 )
 
-// tools are the binaries and CRD directories hack/k8s-tools.sh provides.
-type tools struct {
+// Tools are the binaries and CRD directories hack/k8s-tools.sh provides.
+type Tools struct {
 	Etcd                  string
 	KubeAPIServer         string
 	KubeControllerManager string
@@ -28,8 +27,9 @@ type tools struct {
 	ArgoEventsCRDs           string
 }
 
-// repoRoot is the main module's directory; `go test` runs in the package directory.
-func repoRoot() (string, error) {
+// RepoRoot is the main module's directory, two levels up from the test package's: `go test`
+// runs in the package directory, and the tiers that start a control plane live in tests/<tier>.
+func RepoRoot() (string, error) {
 	dir, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		return "", fmt.Errorf("resolve repo root: %w", err)
@@ -40,14 +40,14 @@ func repoRoot() (string, error) {
 	return dir, nil
 }
 
-// findTools runs hack/k8s-tools.sh, which builds whatever is missing from the version-keyed
+// FindTools runs hack/k8s-tools.sh, which builds whatever is missing from the version-keyed
 // cache (about 15 minutes on a new machine, instant afterwards) and prints KEY=PATH lines.
-func findTools(ctx context.Context, root string, logf func(string, ...any)) (*tools, error) {
+func FindTools(ctx context.Context, root string, logf func(string, ...any)) (*Tools, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", "k8s-tools.sh"))
 	cmd.Dir = root
 	var out bytes.Buffer
 	cmd.Stdout = &out
-	cmd.Stderr = &logWriter{logf: logf, prefix: "k8s-tools.sh: "}
+	cmd.Stderr = NewLogWriter(logf, "k8s-tools.sh: ")
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("run hack/k8s-tools.sh: %w", err)
 	}
@@ -58,7 +58,7 @@ func findTools(ctx context.Context, root string, logf func(string, ...any)) (*to
 			paths[k] = v
 		}
 	}
-	t := &tools{
+	t := &Tools{
 		Etcd:                     paths["ETCD"],
 		KubeAPIServer:            paths["KUBE_APISERVER"],
 		KubeControllerManager:    paths["KUBE_CONTROLLER_MANAGER"],
@@ -83,6 +83,11 @@ func findTools(ctx context.Context, root string, logf func(string, ...any)) (*to
 		}
 	}
 	return t, nil
+}
+
+// NewLogWriter turns a child's output into log lines, each starting with prefix.
+func NewLogWriter(logf func(string, ...any), prefix string) io.Writer {
+	return &logWriter{logf: logf, prefix: prefix}
 }
 
 // logWriter turns a child's output into log lines.
