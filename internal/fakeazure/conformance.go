@@ -132,12 +132,15 @@ func conformRoleAssignment(in resource.PropertyMap, refuse func(code, target, fo
 	if n := str(in, "roleAssignmentName"); n != "" && !guidRe.MatchString(n) {
 		refuse("InvalidRoleAssignmentId", "roleAssignmentName", "The role assignment ID '%s' is not valid. The role assignment ID must be a GUID.", n)
 	}
-	if p := str(in, "principalId"); !guidRe.MatchString(p) {
+	// A preview sends unknown values for what other resources compute; ARM sees them only once
+	// they are known.
+	if p := str(in, "principalId"); !unknown(in, "principalId") && !guidRe.MatchString(p) {
 		refuse("InvalidPrincipalId", "principalId", "%q is not a GUID", p)
 	}
 	def := str(in, "roleDefinitionId")
 	m := roleDefinitionRe.FindStringSubmatch(def)
 	switch {
+	case unknown(in, "roleDefinitionId"):
 	case m == nil:
 		refuse("InvalidRoleDefinitionId", "roleDefinitionId", "%q is not /subscriptions/{subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/{guid} (don't use resourceId(): it adds the resource group)", def)
 	case m[1] != "" && m[1] != SubscriptionID:
@@ -147,9 +150,15 @@ func conformRoleAssignment(in resource.PropertyMap, refuse func(code, target, fo
 			refuse("RoleDefinitionDoesNotExist", "roleDefinitionId", "The specified role definition with ID '%s' does not exist.", m[2])
 		}
 	}
-	if scope := str(in, "scope"); !strings.HasPrefix(scope, "/subscriptions/"+SubscriptionID) {
+	if scope := str(in, "scope"); !unknown(in, "scope") && !strings.HasPrefix(scope, "/subscriptions/"+SubscriptionID) {
 		refuse("InvalidScope", "scope", "%q is not a scope in subscription %s", scope, SubscriptionID)
 	}
+}
+
+// unknown tells a value a preview does not know yet (under secrets and outputs).
+func unknown(m resource.PropertyMap, key string) bool {
+	v, ok := m[resource.PropertyKey(key)]
+	return ok && v.ContainsUnknowns()
 }
 
 func objectOf(m resource.PropertyMap, key string) resource.PropertyMap {

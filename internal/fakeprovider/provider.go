@@ -33,6 +33,10 @@ func (p *provider) GetPluginInfo(context.Context) (plugin.PluginInfo, error) {
 	return plugin.PluginInfo{Version: &v}, nil
 }
 
+// Attach is how the engine hands a provider it dials (PULUMI_DEBUG_PROVIDERS) its address, for
+// logging back to it; these providers log nothing.
+func (p *provider) Attach(string) error { return nil }
+
 func (p *provider) Close() error                             { return nil }
 func (p *provider) SignalCancellation(context.Context) error { return nil }
 func (p *provider) Configure(context.Context, plugin.ConfigureRequest) (plugin.ConfigureResponse, error) {
