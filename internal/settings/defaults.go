@@ -14,7 +14,9 @@ const defaultSpotMaxPrice = azurefacts.SpotMaxPriceOnDemand
 const ArgoHelmRepository = "https://argoproj.github.io/argo-helm"
 
 // Defaults returns the settings a stack gets for every key it leaves out. Each default lives here
-// and only here; the comments say why it was chosen.
+// and only here; the comments say why it was chosen. The README's settings table shows these
+// values (go run ./internal/settings/settingsdoc -write), and a comment on a value's own line
+// after it is shown there too, in parentheses after the default.
 func Defaults() Settings {
 	return Settings{
 		// Production-safe: deleting a stack must not silently delete the datastore or the
@@ -85,7 +87,7 @@ func Defaults() Settings {
 		Argo: Argo{
 			Enabled: true,
 			// The 3.7 line: Argo 4.x is a breaking line for downstream tools; opt in by setting.
-			ChartVersion:    "0.47.5",
+			ChartVersion:    "0.47.5", // Argo v3.7.11
 			ChartRepository: ArgoHelmRepository,
 			Namespace:       "argo",
 			// The UI is reached by port-forward; "client" still makes each user present a token.
@@ -93,7 +95,7 @@ func Defaults() Settings {
 		},
 		ArgoEvents: ArgoEvents{
 			Enabled:          true,
-			ChartVersion:     "2.4.22",
+			ChartVersion:     "2.4.22", // Argo Events v1.9.10
 			ChartRepository:  ArgoHelmRepository,
 			Namespace:        "argo-events",
 			JetStreamVersion: "2.10.10",
@@ -103,6 +105,10 @@ func Defaults() Settings {
 			Enabled: true,
 			// 30 days: the shortest retention Log Analytics allows.
 			RetentionDays: 30,
+			// No daily cap and no budget: an amount only makes sense per subscription and stack;
+			// dev stacks set a small cap.
+			DailyCapGB:    0,
+			MonthlyBudget: 0,
 		},
 		Maintenance: Maintenance{
 			// Early Sunday UTC: the quietest slot for most teams; four hours is AKS's minimum

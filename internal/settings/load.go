@@ -200,9 +200,7 @@ func decodeValue(path string, v any, dst reflect.Value) []error {
 		out := reflect.MakeSlice(dst.Type(), len(list), len(list))
 		var errs []error
 		for i, item := range list {
-			if d, ok := out.Index(i).Addr().Interface().(interface{ setDefaults() }); ok {
-				d.setDefaults()
-			}
+			out.Index(i).Set(ItemDefaults(dst.Type().Elem()))
 			errs = append(errs, decodeValue(fmt.Sprintf("%s[%d]", path, i), item, out.Index(i))...)
 		}
 		dst.Set(out)
@@ -259,6 +257,17 @@ func decodeValue(path string, v any, dst reflect.Value) []error {
 		return []error{fmt.Errorf("internal-error: %s: unsupported settings kind %s", path, dst.Kind())}
 	}
 	return nil
+}
+
+// ItemDefaults returns a new item of a list setting (an element of aks.extraPools, say) as
+// decoding starts it: the zero value with the item's own defaults set, which the keys an item
+// gives are decoded over. The settings documentation shows these as the items' defaults.
+func ItemDefaults(t reflect.Type) reflect.Value {
+	v := reflect.New(t)
+	if d, ok := v.Interface().(interface{ setDefaults() }); ok {
+		d.setDefaults()
+	}
+	return v.Elem()
 }
 
 // scalarString accepts text and whole numbers (YAML turns `version: 16` into a number). A

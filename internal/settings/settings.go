@@ -2,6 +2,13 @@
 // from the stack's config (the `metaflow-azure:` keys of Pulumi.<stack>.yaml, structured values as
 // `pulumi config set --path` writes them), defaulted, and checked before any resource is declared.
 // It imports no Pulumi or Azure SDK, so its tests run in milliseconds.
+//
+// The doc comment of each Settings field is its user-facing description: what the setting is and
+// what is allowed, in Markdown (code in backticks, links relative to the README). The README's
+// settings table and the key list in Pulumi.yaml are generated from these comments and from
+// Defaults (go run ./internal/settings/settingsdoc -write). A comment starts with the field's
+// name, which the table drops along with a following "is" or "are"; it ends in "Required." if
+// the setting has no default. Defaults are not written in the comments: they are in defaults.go.
 package settings
 
 import "time"
@@ -11,28 +18,42 @@ const Project = "metaflow-azure"
 
 // Settings is everything a stack can be configured with. The json tags are the config keys.
 type Settings struct {
-	// Location is the Azure region for every resource, e.g. "westeurope". Required.
+	// Location is the Azure region name for every resource (`westeurope`). Required.
 	Location string `json:"location"`
 	// NamePrefix is the organisation prefix in every Azure name: 2–8 lowercase letters/digits,
-	// starting with a letter. Required.
+	// starting with a letter (storage names allow 24 characters). Required.
 	NamePrefix string `json:"namePrefix"`
-	// Tags are merged into every taggable resource, together with environment and managed-by.
+	// Tags are merged into every taggable resource (a map), together with `environment` (the
+	// stack) and `managed-by`.
 	Tags map[string]string `json:"tags"`
-	// ProtectData sets protect and retainOnDelete on the storage account and the database server.
-	// Default: true.
+	// ProtectData sets protect + retainOnDelete on the resource group, storage account and
+	// database server, and Azure `CanNotDelete` locks on the storage account and the server so
+	// no tool deletes them ([delete locks](docs/operations.md#delete-locks)).
 	ProtectData bool `json:"protectData"`
 
-	Network     Network     `json:"network"`
-	AKS         AKS         `json:"aks"`
-	Postgres    Postgres    `json:"postgres"`
-	Storage     Storage     `json:"storage"`
-	Identity    Identity    `json:"identity"`
-	Access      Access      `json:"access"`
-	Metaflow    Metaflow    `json:"metaflow"`
-	Registry    Registry    `json:"registry"`
-	Argo        Argo        `json:"argo"`
-	ArgoEvents  ArgoEvents  `json:"argoEvents"`
-	Monitoring  Monitoring  `json:"monitoring"`
+	// Network is the address plan.
+	Network Network `json:"network"`
+	// AKS is the cluster.
+	AKS AKS `json:"aks"`
+	// Postgres is the metadata service's database server.
+	Postgres Postgres `json:"postgres"`
+	// Storage is the datastore's storage account.
+	Storage Storage `json:"storage"`
+	// Identity is how Metaflow's pods sign in to Azure.
+	Identity Identity `json:"identity"`
+	// Access is who runs flows.
+	Access Access `json:"access"`
+	// Metaflow is the Metaflow services and tasks.
+	Metaflow Metaflow `json:"metaflow"`
+	// Registry is the optional container registry for task images.
+	Registry Registry `json:"registry"`
+	// Argo is Argo Workflows.
+	Argo Argo `json:"argo"`
+	// ArgoEvents is Argo Events.
+	ArgoEvents ArgoEvents `json:"argoEvents"`
+	// Monitoring is the day-2 telemetry and alerts.
+	Monitoring Monitoring `json:"monitoring"`
+	// Maintenance is when Azure may patch the cluster and the database.
 	Maintenance Maintenance `json:"maintenance"`
 
 	// today is the day the settings were loaded (UTC): versions were checked against it, and a
@@ -57,77 +78,91 @@ func (s *Settings) Warnings() []string { return s.warnings }
 // Network holds the address plan. Pods use Azure CNI Overlay, so the AKS subnet only needs an
 // address per node, and the pod and service ranges must not overlap the VNet.
 type Network struct {
-	// VNetCIDR is the virtual network's address space. Default: 10.40.0.0/16.
+	// VNetCIDR is the virtual network's address space, an IPv4 CIDR.
 	VNetCIDR string `json:"vnetCidr"`
-	// AKSSubnetCIDR holds the AKS nodes; inside VNetCIDR. Default: 10.40.0.0/22.
+	// AKSSubnetCIDR holds the AKS nodes: inside the VNet, disjoint from the PostgreSQL subnet,
+	// an address per possible node.
 	AKSSubnetCIDR string `json:"aksSubnetCidr"`
-	// PostgresSubnetCIDR is delegated to PostgreSQL Flexible Server; inside VNetCIDR, /28 or
-	// larger. Default: 10.40.8.0/24.
+	// PostgresSubnetCIDR is delegated to PostgreSQL Flexible Server: inside the VNet, `/28` or
+	// larger.
 	PostgresSubnetCIDR string `json:"postgresSubnetCidr"`
-	// PodCIDR is the overlay range pods get addresses from. Default: 10.244.0.0/16.
+	// PodCIDR is the overlay range pods get addresses from: outside the VNet, a `/24` per
+	// possible node.
 	PodCIDR string `json:"podCidr"`
-	// ServiceCIDR is the Kubernetes service range. Default: 10.0.0.0/16.
+	// ServiceCIDR is the Kubernetes service range: outside the VNet and pod range, `/12` to
+	// `/28` (the cluster DNS takes its tenth address).
 	ServiceCIDR string `json:"serviceCidr"`
 }
 
 // AKS configures the cluster.
 type AKS struct {
-	// KubernetesVersion is pinned ("1.36" or "1.36.4"): a minor in AKS standard support (not
-	// LTS-only, not preview) per Microsoft's calendar. Default: 1.36.
+	// KubernetesVersion is pinned, `1.N` or `1.N.P` with N a minor in AKS standard support on
+	// the day you deploy (today 1.35, 1.36; LTS-only and preview minors are refused, and a
+	// minor within 90 days of its end warns) — Microsoft's calendar with its source is in
+	// `internal/azurefacts`.
 	KubernetesVersion string `json:"kubernetesVersion"`
-	// UpgradeChannel is AKS's automatic upgrade channel: patch (patches within the pinned
-	// minor), node-image (node images only) or none. A patch-pinned kubernetesVersion needs
-	// node-image or none, or AKS's patches would make the next update a downgrade.
-	// Default: patch.
+	// UpgradeChannel is AKS's automatic upgrade channel: `patch` (patches within the pinned
+	// minor), `node-image` (node images only) or `none`; a patch-pinned version (`1.36.4`)
+	// needs `node-image` or `none`, or AKS's own patches would make the next update a downgrade.
 	UpgradeChannel string `json:"upgradeChannel"`
-	// KubeLogin is how the stack's Kubernetes provider signs in to a cluster with azureRbac:
-	// token (default: an Entra token for AKS from the azure-native provider's own credentials,
-	// so whatever signs in to Azure signs in to the cluster; nothing to install) or a
-	// non-interactive kubelogin mode, which needs kubelogin on PATH: azurecli,
-	// workloadidentity (CI with OIDC federation), spn (CI with a client secret) or msi.
+	// KubeLogin is how the stack's Kubernetes provider signs in to an `azureRbac` cluster:
+	// `token` (an Entra token for AKS from the azure-native provider's own credentials, so
+	// whatever signs in to Azure signs in to the cluster; nothing to install), or a
+	// non-interactive kubelogin mode, which needs kubelogin on `PATH`: `azurecli`,
+	// `workloadidentity` (CI with OIDC federation), `spn` (CI with a client secret), `msi` (see
+	// [Signing in to the cluster](#signing-in-to-the-cluster)).
 	KubeLogin string `json:"kubeLogin"`
-	// SKUTier is Free or Standard (uptime SLA). Default: Standard.
+	// SKUTier is `Free` or `Standard` (uptime SLA).
 	SKUTier string `json:"skuTier"`
-	// AuthorizedIPRanges limit who reaches the API server; empty leaves it open to the internet.
+	// AuthorizedIPRanges are up to 200 CIDRs allowed to reach the API server; empty leaves it
+	// open to the internet.
 	AuthorizedIPRanges []string `json:"authorizedIpRanges"`
-	// AzureRBAC enables AKS-managed Microsoft Entra ID with Azure RBAC for Kubernetes
-	// authorization, so people sign in as themselves. Default: false.
+	// AzureRBAC enables AKS-managed Entra ID + Azure RBAC for Kubernetes, local accounts off,
+	// so people sign in as themselves; it cannot be turned off again once deployed.
 	AzureRBAC bool `json:"azureRbac"`
-	// SystemPool runs cluster add-ons and the Metaflow services.
+	// SystemPool runs cluster add-ons and the Metaflow services: VM size `Standard_…` (fixed
+	// once deployed: AKS cannot resize a pool); 1 ≤ min ≤ max ≤ 1000.
 	SystemPool NodePool `json:"systemPool"`
-	// TaskPool runs Metaflow tasks and Argo workflows; it may scale to zero.
+	// TaskPool runs Metaflow tasks and Argo workflows and may scale to zero:
+	// 0 ≤ min ≤ max ≤ 1000, max ≥ 1.
 	TaskPool NodePool `json:"taskPool"`
-	// ExtraPools are more task pools (GPU, Spot, other VM sizes) that steps ask for by name:
-	// each is a User-mode autoscaling pool labelled and tainted metaflow.org/pool=<name>, so
-	// only steps that select it land there. Default: none.
+	// ExtraPools are more task pools (GPU, Spot, other VM sizes) that steps select by name (see
+	// [GPU and Spot pools](#gpu-and-spot-pools)): each is a User-mode autoscaling pool labelled
+	// and tainted `metaflow.org/pool=<name>`, so only steps that select it land there. At most
+	// 100 pools and 5,000 nodes per cluster; the AKS subnet and pod range must hold every
+	// pool's maximum.
 	ExtraPools []ExtraPool `json:"extraPools"`
 }
 
 // ExtraPool is a task pool Metaflow steps target with
 // @kubernetes(node_selector="metaflow.org/pool=<name>").
 type ExtraPool struct {
-	// Name is the AKS node pool name and the value of its metaflow.org/pool label: 1–12
-	// lowercase letters and digits, starting with a letter. Required.
+	// Name is the AKS node pool name and the value of its `metaflow.org/pool` label: 1–12
+	// lowercase letters/digits starting with a letter, unique, not `system` or `tasks`. Required.
 	Name string `json:"name"`
-	// VMSize is the Azure VM size, e.g. "Standard_NC24ads_A100_v4". Required.
+	// VMSize is the Azure VM size, e.g. `Standard_NC24ads_A100_v4`. Required.
 	VMSize string `json:"vmSize"`
-	// MinCount is the autoscaler's lower bound. Default: 0 (the pool costs nothing idle).
+	// MinCount is the autoscaler's lower bound, at most maxCount; at 0 the pool costs nothing
+	// idle.
 	MinCount int `json:"minCount"`
 	// MaxCount is the autoscaler's upper bound, 1–1000. Required.
 	MaxCount int `json:"maxCount"`
 	// Spot makes it an Azure Spot pool: evictable capacity at a discount; evicted nodes are
-	// deleted. Default: false.
+	// deleted.
 	Spot bool `json:"spot"`
-	// SpotMaxPrice is the most a Spot node may cost in USD per hour (up to five decimals);
-	// -1 pays up to the on-demand price and never evicts for price. Default: -1.
+	// SpotMaxPrice is the most a Spot node may cost: -1 (pay up to on-demand, never evicted for
+	// price) or a positive USD/hour price with up to 5 decimals; Spot pools only.
 	SpotMaxPrice float64 `json:"spotMaxPrice"`
-	// GPU marks a pool of NVIDIA GPU VMs: the stack runs NVIDIA's device plugin there so
-	// nvidia.com/gpu is schedulable. Needs a GPU VM size the stack knows. Default: false.
+	// GPU marks a pool of NVIDIA GPU VMs, where the stack runs NVIDIA's device plugin so
+	// `nvidia.com/gpu` is schedulable; only with an NVIDIA size the stack knows (NCasT4_v3,
+	// NC_A100_v4 sizes).
 	GPU bool `json:"gpu"`
-	// Labels are added to the pool's nodes. Default: none.
+	// Labels are added to the pool's nodes; not under `kubernetes.azure.com/` or
+	// `kubernetes.io/` (AKS reserves them) nor `metaflow.org/pool`/`metaflow.org/gpu`.
 	Labels map[string]string `json:"labels"`
-	// Taints ("key=value:Effect") are added to the pool's nodes; the Metaflow profile
-	// tolerates them. Default: none.
+	// Taints are added to the pool's nodes as `key=value:Effect`, and the Metaflow profile
+	// tolerates them; not under `kubernetes.azure.com/` or `kubernetes.io/` (AKS reserves them)
+	// nor `metaflow.org/pool`/`metaflow.org/gpu`.
 	Taints []string `json:"taints"`
 }
 
@@ -136,7 +171,7 @@ func (p *ExtraPool) setDefaults() { p.SpotMaxPrice = defaultSpotMaxPrice }
 
 // NodePool is an autoscaling node pool.
 type NodePool struct {
-	// VMSize is the Azure VM size, e.g. "Standard_D4ds_v5".
+	// VMSize is the Azure VM size, e.g. `Standard_D4ds_v5`.
 	VMSize string `json:"vmSize"`
 	// MinCount is the autoscaler's lower bound (nodes).
 	MinCount int `json:"minCount"`
@@ -146,166 +181,184 @@ type NodePool struct {
 
 // Postgres configures the Flexible Server behind the metadata service.
 type Postgres struct {
-	// Version is the major version: one in Azure standard support that the API version the
-	// stack sends (2024-08-01) lists, 14–16 today. Default: 16.
+	// Version is the PostgreSQL major, one in Azure standard support that API 2024-08-01 lists:
+	// 15, 16 (14 warns: its support ends 2026-12-11; 17 needs a preview API version); never
+	// lower than deployed.
 	Version string `json:"version"`
-	// SKU is "<tier>_<size>" as the Azure CLI writes it: B_ (Burstable), GP_ (General Purpose)
-	// or MO_ (Memory Optimized), e.g. "GP_Standard_D2ds_v5". Default: GP_Standard_D2ds_v5.
+	// SKU is `<tier>_<size>` as the Azure CLI writes it: `B_…` (Burstable), `GP_…` (General
+	// Purpose) or `MO_…` (Memory Optimized), with a size in
+	// [Microsoft's connection-limit table](#database-connections).
 	SKU string `json:"sku"`
-	// StorageGB is the disk size in GiB, one of Azure's sizes (32 … 32768). Default: 32.
+	// StorageGB is the disk size in GiB: 32, 64, 128, …, 32768.
 	StorageGB int `json:"storageGb"`
-	// BackupRetentionDays is 7–35. Default: 14.
+	// BackupRetentionDays is how many days backups are kept, 7–35.
 	BackupRetentionDays int `json:"backupRetentionDays"`
-	// HighAvailability adds a zone-redundant standby (not on Burstable). Default: false.
+	// HighAvailability adds a zone-redundant standby; not on `B_` SKUs; only in regions where
+	// PostgreSQL offers it (zones).
 	HighAvailability bool `json:"highAvailability"`
-	// GeoRedundantBackup copies backups to the paired region; fixed at creation. Default: false.
+	// GeoRedundantBackup copies backups to the paired region: only in regions with a two-way
+	// pair; fixed at creation (a change is refused).
 	GeoRedundantBackup bool `json:"geoRedundantBackup"`
 }
 
 // Storage configures the datastore's storage account.
 type Storage struct {
-	// Replication is LRS, ZRS, GRS, RAGRS, GZRS or RAGZRS. Default: ZRS.
+	// Replication is `LRS`, `ZRS`, `GRS`, `RAGRS`, `GZRS` or `RAGZRS`; Z… needs a region with
+	// zones, G… a paired region (e.g. `westus` has no zones: use `LRS` or `GRS`).
 	Replication string `json:"replication"`
-	// SoftDeleteDays keeps deleted blobs and containers recoverable, 1–365. Default: 14.
+	// SoftDeleteDays keeps deleted blobs and containers recoverable, 1–365 days.
 	SoftDeleteDays int `json:"softDeleteDays"`
 }
 
 // Identity configures how Metaflow's pods sign in to Azure.
 type Identity struct {
-	// ClientSecret false (the default): tasks, workflow pods and the UI backend sign in as
-	// user-assigned managed identities through federated credentials (workload identity), and
-	// no Azure secret exists. True: the old mode, an Entra application whose client secret is
-	// stored in Kubernetes Secrets.
+	// ClientSecret chooses how pods sign in to Azure. `false`: tasks, workflow pods and the UI
+	// backend sign in with [workload identity](#workload-identity-how-pods-reach-azure)
+	// (user-assigned managed identities through federated credentials) and no Azure secret
+	// exists. `true`: the old mode, an Entra application whose client secret sits in Kubernetes
+	// Secrets (needs Entra rights; see
+	// [Rotating the client secret](#client-secret-mode-and-rotating-the-secret)).
 	ClientSecret bool `json:"clientSecret"`
-	// SecretLifetimeDays is how long the service principal's password is valid, 1–730 (client
-	// secret mode only).
+	// SecretLifetimeDays is how long the service principal's password is valid, 1–730 days,
+	// with `identity.clientSecret` only; changing it issues a new secret.
 	SecretLifetimeDays int `json:"secretLifetimeDays"`
-	// SecretRotation is any text; changing it issues a new client secret (client secret mode
-	// only), e.g. the month of the rotation.
+	// SecretRotation is any text, with `identity.clientSecret` only (e.g. the month of the
+	// rotation); changing it issues a new secret and rolls the UI backend.
 	SecretRotation string `json:"secretRotation"`
 }
 
 // Access lists the people who run flows.
 type Access struct {
-	// FlowRunners get Storage Blob Data Contributor on the datastore container and the
-	// Kubernetes rights to run tasks and workflows in the task namespace. Needs aks.azureRbac.
+	// FlowRunners are the Entra users and groups who run flows, e.g.
+	// `[{objectId: <GUID>, type: Group}]` or
+	// `[{objectId: <GUID>, type: User, userPrincipalName: alice@contoso.com}]`: they get Storage
+	// Blob Data Contributor on the datastore container and the Kubernetes rights to run tasks and
+	// workflows in the task namespace. Needs `aks.azureRbac: true`.
 	FlowRunners []Principal `json:"flowRunners"`
 }
 
 // Principal is a Microsoft Entra ID user or group.
 type Principal struct {
-	// ObjectID is the principal's object id (a GUID).
+	// ObjectID is the principal's object id (a GUID). Required.
 	ObjectID string `json:"objectId"`
-	// Type is User or Group.
+	// Type is `User` or `Group`. Required.
 	Type string `json:"type"`
-	// UserPrincipalName is a User's sign-in name (user@contoso.com). Required for users:
-	// AKS names an Entra user to Kubernetes RBAC by UPN (a group by object id), so the
-	// in-cluster Role binding must use it.
+	// UserPrincipalName is a User's sign-in name (`alice@contoso.com`), required for users and
+	// refused for groups: AKS names an Entra user to Kubernetes RBAC by UPN (a group by object
+	// id), so the in-cluster Role binding must use it.
 	UserPrincipalName string `json:"userPrincipalName"`
 }
 
 // Metaflow configures the Metaflow services on AKS.
 type Metaflow struct {
-	// MetadataImage runs the metadata service, its migrations and the UI backend; pinned by tag
-	// or digest. Default: public.ecr.aws/outerbounds/metaflow_metadata_service:v2.5.1.
+	// MetadataImage runs the metadata service, its migrations and the UI backend: a pinned tag
+	// or digest (≥ v2.4.4 for TLS to PostgreSQL; see [Container images](#container-images)).
 	MetadataImage string `json:"metadataImage"`
-	// UIImage serves the UI's static files. Default: public.ecr.aws/outerbounds/metaflow_ui:v1.3.14.
+	// UIImage serves the UI's static files: a pinned tag or digest.
 	UIImage string `json:"uiImage"`
-	// Replicas of each Metaflow service, 2–10, and few enough that their database connections
-	// fit postgres.sku's limit. Default: 2.
+	// Replicas is the number of each Metaflow service's replicas, 2–10, and few enough that
+	// their [database connections](#database-connections) fit `postgres.sku` (a
+	// `B_Standard_B1ms` takes at most 3).
 	Replicas int `json:"replicas"`
-	// TaskImage is the image Metaflow tasks run in (METAFLOW_KUBERNETES_CONTAINER_IMAGE),
-	// pinned by tag or digest; a name without a registry host is pulled from registry.enabled's
-	// registry. Empty leaves Metaflow's default (python:<version> from Docker Hub, which
-	// installs the Azure SDK at every task start). Default: empty.
+	// TaskImage is the image Metaflow tasks run in (`METAFLOW_KUBERNETES_CONTAINER_IMAGE`): a
+	// pinned tag or digest; a name without a registry host is pulled from `registry.enabled`'s
+	// registry. Empty leaves Metaflow's default (`python:3.x` from Docker Hub, which installs
+	// the Azure SDK at every task start); see [Task images](#task-images).
 	TaskImage string `json:"taskImage"`
-	// Namespace holds the Metaflow services. Default: metaflow.
+	// Namespace is the services' namespace.
 	Namespace string `json:"namespace"`
-	// TaskNamespace holds Metaflow tasks, Argo workflows and Argo Events objects.
-	// Default: metaflow-jobs.
+	// TaskNamespace holds tasks, workflows, sensors and the EventBus.
 	TaskNamespace string `json:"taskNamespace"`
 }
 
 // Registry configures an optional Azure Container Registry for the team's task images.
 type Registry struct {
-	// Enabled creates the registry, lets the cluster's nodes pull from it and puts its login
-	// server into the Metaflow profile (METAFLOW_KUBERNETES_CONTAINER_REGISTRY). Default: false.
+	// Enabled creates an Azure Container Registry (no admin user) the cluster's kubelet
+	// identity may pull from (AcrPull); its login server goes into the outputs and the profile
+	// (`METAFLOW_KUBERNETES_CONTAINER_REGISTRY`).
 	Enabled bool `json:"enabled"`
-	// SKU is Basic, Standard or Premium. Default: Standard.
+	// SKU is `Basic`, `Standard` or `Premium`.
 	SKU string `json:"sku"`
 }
 
 // Argo configures Argo Workflows.
 type Argo struct {
-	// Enabled installs Argo Workflows. Default: true.
+	// Enabled installs Argo Workflows.
 	Enabled bool `json:"enabled"`
-	// ChartVersion pins the argo-workflows Helm chart. Default: 0.47.5 (Argo v3.7.11).
+	// ChartVersion is the exact `argo-workflows` Helm chart version; 1.0.x/2.0.x are Argo 4.x.
 	ChartVersion string `json:"chartVersion"`
-	// ChartRepository is where the chart comes from: an HTTPS Helm repository (its index.yaml)
-	// or an OCI registry path (oci://host/path, the chart under it). Default: Argo's official
-	// repository. A mirror serves air-gapped clusters.
+	// ChartRepository is where the chart comes from: an HTTPS Helm repository (its
+	// `index.yaml`) or an OCI registry path (`oci://host/path`, the chart under it). A mirror
+	// serves air-gapped clusters.
 	ChartRepository string `json:"chartRepository"`
-	// Namespace holds the controller and server. Default: argo.
+	// Namespace holds the Argo Workflows controller and server.
 	Namespace string `json:"namespace"`
-	// AuthMode is the Argo server's --auth-mode: client (a Kubernetes bearer token per user)
-	// or server (no login; anyone who can port-forward is the server). Default: client.
+	// AuthMode is the Argo server's `--auth-mode`: `client` (each user presents a token, a
+	// Kubernetes bearer token) or `server` (no login behind the port-forward: anyone who can
+	// port-forward is the server).
 	AuthMode string `json:"authMode"`
 }
 
 // ArgoEvents configures Argo Events.
 type ArgoEvents struct {
-	// Enabled installs Argo Events; requires argo.enabled. Default: true.
+	// Enabled installs Argo Events; needs `argo.enabled`.
 	Enabled bool `json:"enabled"`
-	// ChartVersion pins the argo-events Helm chart. Default: 2.4.22 (Argo Events v1.9.10).
+	// ChartVersion is the exact `argo-events` Helm chart version.
 	ChartVersion string `json:"chartVersion"`
-	// ChartRepository is where the chart comes from, as argo.chartRepository. Default: Argo's
-	// official repository.
+	// ChartRepository is where the chart comes from, as `argo.chartRepository`.
 	ChartRepository string `json:"chartRepository"`
-	// Namespace holds the Argo Events controller. Default: argo-events.
+	// Namespace holds the Argo Events controller.
 	Namespace string `json:"namespace"`
-	// JetStreamVersion pins the EventBus's NATS JetStream, one the chart lists. Default: 2.10.10.
+	// JetStreamVersion is the NATS version for the EventBus; one the pinned chart lists (its
+	// `configs.jetstream.versions` pin the images).
 	JetStreamVersion string `json:"jetstreamVersion"`
 }
 
 // Monitoring configures the day-2 telemetry: a Log Analytics workspace fed by Container Insights
 // and the diagnostic settings of AKS, PostgreSQL and Blob Storage, and alerts by email.
 type Monitoring struct {
-	// Enabled declares the workspace, diagnostic settings, action group and alerts; false
-	// declares none of them. Default: true.
+	// Enabled declares a Log Analytics workspace fed by Container Insights and the diagnostic
+	// settings of AKS (kube-audit-admin, kube-apiserver, guard), PostgreSQL (server logs, all
+	// metrics) and Blob Storage (reads, writes, deletes), plus the alerts below; `false`
+	// declares none of it.
 	Enabled bool `json:"enabled"`
-	// RetentionDays keeps the workspace's data, 30–730 days. Default: 30 (the retention the
-	// ingestion price includes).
+	// RetentionDays is how many days the workspace keeps data, 30–730 (the ingestion price
+	// includes 31).
 	RetentionDays int `json:"retentionDays"`
-	// DailyCapGB stops ingestion for the rest of the day once this many GB arrived; 0 means no
-	// cap. Default: 0 (dev stacks set a small cap).
+	// DailyCapGB is the whole GB a day after which ingestion stops until the next day (UTC),
+	// 0–1000; 0 means no cap (the `dev` stack sets 1).
 	DailyCapGB int `json:"dailyCapGb"`
-	// AlertEmails receive every alert; with none, no action group, no alerts and no budget are
-	// declared (a warning says so).
+	// AlertEmails are the addresses every alert mails (one action group); empty: no action
+	// group, no alert rules and no budget, a warning says so.
 	AlertEmails []string `json:"alertEmails"`
-	// MonthlyBudget is a Cost Management budget on the resource group, in whole units of the
-	// subscription's billing currency, that mails AlertEmails (through the action group) when the
-	// month's actual or forecast cost passes 80 % and 100 % of it; 0 declares no budget.
-	// Default: 0 (an amount only makes sense per subscription and stack).
+	// MonthlyBudget is a monthly Cost Management budget on the resource group (not the AKS node
+	// resource group, where the node VMs are billed:
+	// [docs/operations.md](docs/operations.md#the-monthly-budget)), in whole units of the
+	// subscription's billing currency, that mails the action group when the month's actual or
+	// forecast cost passes 80 % and 100 % of it; `0` declares none (the `dev` stack sets 500,
+	// `prod` 10000). It only notifies: nothing is stopped. Needs `monitoring.alertEmails`.
 	MonthlyBudget int `json:"monthlyBudget"`
 }
 
 // Maintenance configures when Azure may patch the cluster and the database.
 type Maintenance struct {
-	// Window is the weekly slot (UTC) for AKS Kubernetes patches, node image updates and
-	// PostgreSQL's custom maintenance window.
+	// Window is the weekly UTC slot for AKS Kubernetes patches and node OS updates
+	// (`aksManagedAutoUpgradeSchedule`, `aksManagedNodeOSUpgradeSchedule`) and PostgreSQL's
+	// custom maintenance window: day `Monday`…`Sunday`, hour 0–23, 4–24 hours (AKS wants four
+	// or more).
 	Window MaintenanceWindow `json:"window"`
-	// NodeOSChannel is AKS's node OS upgrade channel: NodeImage (weekly node images with the
-	// OS patches) or SecurityPatch (OS security patches only). Default: NodeImage.
+	// NodeOSChannel is the AKS node OS channel that keeps nodes patched: `NodeImage` (weekly
+	// node images with the OS patches) or `SecurityPatch` (OS security patches only).
 	NodeOSChannel string `json:"nodeOsChannel"`
 }
 
 // MaintenanceWindow is a weekly window in UTC.
 type MaintenanceWindow struct {
-	// DayOfWeek is Monday … Sunday. Default: Sunday.
+	// DayOfWeek is `Monday` … `Sunday`.
 	DayOfWeek string `json:"dayOfWeek"`
-	// StartHour is the hour (UTC) the window opens, 0–23. Default: 2.
+	// StartHour is the hour (UTC) the window opens, 0–23.
 	StartHour int `json:"startHour"`
-	// DurationHours is the AKS window length, 4–24 (AKS needs 4 or more with auto-upgrade).
-	// Default: 4.
+	// DurationHours is the AKS window's length, 4–24 hours (AKS needs 4 or more with
+	// auto-upgrade).
 	DurationHours int `json:"durationHours"`
 }
