@@ -5,7 +5,7 @@ GO ?= go
 # Built tools (Pulumi CLI, kube-apiserver, ...) are cached here, keyed by version, outside the repo.
 export METAFLOW_AZURE_TOOLS_CACHE ?= $(HOME)/.cache/metaflow-azure/tools
 
-.PHONY: all build plan test vet armcontract unit test-race test-engine test-k8s test-runtime tools
+.PHONY: all build plan test vet armcontract unit test-race test-engine test-k8s test-runtime test-rehearsal tools
 
 all: build
 
@@ -18,7 +18,7 @@ plan:
 
 # Everything CI runs: formatting, vet, the offline unit and whole-stack tests, the real-engine
 # tests of the CLI, the real-API-server tier and the runtime tier.
-test: vet armcontract unit test-race test-engine test-k8s test-runtime
+test: vet armcontract unit test-race test-engine test-k8s test-runtime test-rehearsal
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -33,11 +33,12 @@ armcontract:
 unit:
 	$(GO) test ./...
 
-# The whole-stack tests, the offline plan's tests and the fake Azure under the race detector:
-# the SDK registers resources and runs applies on many goroutines, so a race in the program or
-# the fake fails CI. Compiles the SDKs once more with -race (cold: several CPU-minutes).
+# The race detector on the code that runs concurrently: the fake Azure (the mock monitor's
+# registrations and applies arrive on many goroutines), the plan built from it, the ARM contract
+# and the providers served to the engine (test-engine runs them against the real engine with
+# -race too). None imports an Azure or Kubernetes SDK, so the race builds stay small.
 test-race:
-	$(GO) test -race -count=1 ./tests/ ./internal/fakeazure/ ./internal/plan/
+	$(GO) test -race -count=1 ./internal/fakeazure/ ./internal/plan/ ./internal/armcontract/ ./internal/fakeprovider/
 
 # The real-API-server tier (tests/k8sapi, build tag k8sapi): etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kwok and the Azure Workload Identity webhook on loopback; every Kubernetes object the stack
@@ -56,8 +57,9 @@ test-k8s:
 # built before `go test` so the build does not count against the test timeout.
 test-engine:
 	./hack/pulumi-cli.sh >/dev/null
-	$(GO) vet -tags engine ./internal/cli/
+	$(GO) vet -tags engine ./internal/cli/ ./internal/fakeprovider/
 	$(GO) test -tags engine -count=1 -v -timeout 20m -run '^TestEngine' ./internal/cli/
+	$(GO) test -race -tags engine -count=1 -v -timeout 10m ./internal/fakeprovider/
 
 # The runtime tier (tests/runtime, build tag runtime): every container of the dev and prod plans
 # runs the program its image runs (from Debian: nginx, python3) under exactly the user,
@@ -68,3 +70,16 @@ test-runtime:
 	./hack/runtime-deps.sh
 	$(GO) vet -tags runtime ./tests/runtime/
 	$(GO) test -tags runtime -count=1 -v -timeout 15m ./tests/runtime/
+
+# The rehearsal tier (tests/rehearsal, build tag rehearsal): the whole stack through the real
+# Pulumi engine, for dev and prod, through metaflow-azure (the Automation API) and plain pulumi:
+# first deploy, no-op runs, each day-2 change, refresh (with expired tokens), destroy. The fake
+# Azure is served as the azure-native, azuread and random providers; the real Kubernetes provider
+# (hack/k8s-provider.sh, built once: ~1,500 CPU-seconds) installs the Argo charts from
+# ../shared/charts served over HTTPS; a real control plane with a kwok node per AKS pool stands
+# in for AKS.
+test-rehearsal:
+	./hack/pulumi-cli.sh >/dev/null
+	./hack/k8s-provider.sh >/dev/null
+	$(GO) vet -tags rehearsal ./tests/rehearsal/
+	$(GO) test -tags rehearsal -count=1 -v -timeout 40m ./tests/rehearsal/

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -211,15 +212,15 @@ func (p *provider) Update(_ context.Context, req plugin.UpdateRequest) (plugin.U
 		return plugin.UpdateResponse{}, err
 	}
 	if req.Preview {
-		outs := req.NewInputs.Copy()
-		for k := range req.OldOutputs {
-			if _, ok := outs[k]; ok {
-				continue
-			}
-			if k == "name" || k == "location" || p.pkg != "azure-native" {
-				outs[k] = req.OldOutputs[k]
-			} else {
-				outs[k] = resource.MakeComputed(resource.NewStringProperty(""))
+		if p.pkg != "azure-native" {
+			outs := req.OldOutputs.Copy()
+			maps.Copy(outs, req.NewInputs)
+			return plugin.UpdateResponse{Properties: outs}, nil
+		}
+		outs := previewOutputs(req.NewInputs, req.OldOutputs)
+		for _, k := range []resource.PropertyKey{"name", "location"} {
+			if v, ok := req.OldOutputs[k]; ok {
+				outs[k] = v
 			}
 		}
 		return plugin.UpdateResponse{Properties: outs}, nil
@@ -238,6 +239,36 @@ func (p *provider) Update(_ context.Context, req plugin.UpdateRequest) (plugin.U
 		return plugin.UpdateResponse{}, err
 	}
 	return plugin.UpdateResponse{Properties: outs, Status: resource.StatusOK}, nil
+}
+
+// previewOutputs is what azure-native's PreviewOutputs makes of an update's new inputs: the
+// outputs' shape, with each value the input gives and every value only Azure computes (read-only
+// properties, at any depth of objects and arrays) unknown.
+func previewOutputs(inputs, old resource.PropertyMap) resource.PropertyMap {
+	out := inputs.Copy()
+	for k, o := range old {
+		in, ok := inputs[k]
+		if !ok {
+			out[k] = resource.MakeComputed(resource.NewStringProperty(""))
+			continue
+		}
+		out[k] = previewValue(in, o)
+	}
+	return out
+}
+
+func previewValue(in, old resource.PropertyValue) resource.PropertyValue {
+	switch {
+	case in.IsObject() && old.IsObject():
+		return resource.NewObjectProperty(previewOutputs(in.ObjectValue(), old.ObjectValue()))
+	case in.IsArray() && old.IsArray() && len(in.ArrayValue()) == len(old.ArrayValue()):
+		items := make([]resource.PropertyValue, len(in.ArrayValue()))
+		for i := range items {
+			items[i] = previewValue(in.ArrayValue()[i], old.ArrayValue()[i])
+		}
+		return resource.NewArrayProperty(items)
+	}
+	return in
 }
 
 func (p *provider) Delete(_ context.Context, req plugin.DeleteRequest) (plugin.DeleteResponse, error) {

@@ -197,14 +197,22 @@ func TestUpdatePreviewKnowsOnlyNameAndLocation(t *testing.T) {
 	c := newCloud(t)
 	p := providerFor(c, "azure-native:containerservice/v20241001:ManagedCluster")
 	old := resource.NewPropertyMapFromMap(map[string]any{"resourceName": "aks", "kubernetesVersion": "1.35"})
-	outs := resource.NewPropertyMapFromMap(map[string]any{"resourceName": "aks", "kubernetesVersion": "1.35", "name": "aks", "location": "westeurope", "fqdn": "x"})
-	news := resource.NewPropertyMapFromMap(map[string]any{"resourceName": "aks", "kubernetesVersion": "1.36"})
+	outs := resource.NewPropertyMapFromMap(map[string]any{"resourceName": "aks", "kubernetesVersion": "1.35", "name": "aks", "location": "westeurope", "fqdn": "x",
+		"oidcIssuerProfile": map[string]any{"enabled": true, "issuerURL": "https://issuer/"}})
+	news := resource.NewPropertyMapFromMap(map[string]any{"resourceName": "aks", "kubernetesVersion": "1.36",
+		"oidcIssuerProfile": map[string]any{"enabled": true}})
 	res, err := p.Update(context.Background(), plugin.UpdateRequest{Type: "azure-native:containerservice/v20241001:ManagedCluster", OldInputs: old, OldOutputs: outs, NewInputs: news, Preview: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Properties["name"].StringValue() != "aks" || res.Properties["kubernetesVersion"].StringValue() != "1.36" || !res.Properties["fqdn"].IsComputed() {
 		t.Fatalf("preview outputs %v", res.Properties)
+	}
+	// A read-only property inside an object the inputs give is unknown too, not absent (which the
+	// SDK would read as a known empty value).
+	oidc := res.Properties["oidcIssuerProfile"].ObjectValue()
+	if !oidc["enabled"].BoolValue() || !oidc["issuerURL"].IsComputed() {
+		t.Errorf("oidcIssuerProfile in the preview: %v", oidc)
 	}
 	if len(c.Ops()) != 0 {
 		t.Errorf("a preview changed the cloud: %v", c.Ops())

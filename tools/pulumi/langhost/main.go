@@ -32,9 +32,12 @@ import (
 const version = "3.274.1"
 
 func main() {
-	// The engine passes the flags Pulumi's host takes; this host needs none of them.
+	// The engine passes the flags Pulumi's host takes; this host needs none of them. Some (the
+	// logging ones) are defined already by packages the host imports.
 	for _, f := range []string{"tracing", "binary", "buildTarget", "root", "logtostderr", "v", "logflow"} {
-		flag.String(f, "", "ignored")
+		if flag.Lookup(f) == nil {
+			flag.String(f, "", "ignored")
+		}
 	}
 	flag.Parse()
 	engine := flag.Arg(0)

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Measures what a newcomer and CI pay on a fresh machine: a fresh clone of this repository's HEAD
+# with empty Go build, module and tools caches, then
+#   1. the first plan: go run ./cmd/metaflow-azure plan --stack dev
+#   2. `make test` (what .ci/run runs), tier by tier, in the order make runs them
+# and prints wall time, CPU-seconds (user + system) and peak memory (the largest single process's
+# resident set, as GNU time reports it) for each, and the totals.
+#
+#   hack/bench-cold.sh            # everything (on 2 cores: about an hour)
+#   hack/bench-cold.sh plan       # the first plan only
+#   BENCH_KEEP=1 hack/bench-cold.sh   # keep the clone and caches (printed) for a look
+#
+# The clone sits beside this repository, because the chart and rehearsal tiers read
+# ../shared/charts next to it. Debian packages the tiers install (etcd-server, nginx, python3)
+# stay installed between runs: apt is not undone, so a machine that never had them pays about
+# a minute more. Other work on the machine slows the wall times; CPU-seconds suffer less.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+what=${1:-all}
+work=$(mktemp -d "$(dirname "$root")/bench-cold.XXXXXX")
+cleanup() {
+	if [[ -z ${BENCH_KEEP:-} ]]; then
+		chmod -R u+w "$work" 2>/dev/null || true
+		rm -rf "$work"
+	else
+		echo "kept $work" >&2
+	fi
+}
+trap cleanup EXIT
+
+git clone -q "$root" "$work/repo"
+# Uncommitted work is not measured: the clone is HEAD.
+export GOCACHE=$work/gocache GOMODCACHE=$work/gomodcache METAFLOW_AZURE_TOOLS_CACHE=$work/tools
+export GOFLAGS="${GOFLAGS:-} -modcacherw"
+mkdir -p "$GOCACHE" "$GOMODCACHE" "$METAFLOW_AZURE_TOOLS_CACHE"
+
+total_wall=0 total_cpu=0 peak=0
+# measure NAME COMMAND... runs the command in the clone, its output in $work/NAME.log, and prints
+# one line of figures; it stops the run if the command fails.
+measure() {
+	local name=$1
+	shift
+	local log="$work/${name// /-}.log"
+	local start=$SECONDS
+	if ! /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >"$log" 2>&1; then
+		echo "$name failed; the end of its log ($log):" >&2
+		tail -40 "$log" >&2
+		BENCH_KEEP=1
+		exit 1
+	fi
+	local wall user sys rss
+	read -r wall user sys rss <"$work/time"
+	local cpu
+	cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", u + s }')
+	printf '%-22s %9s %9s CPU-s %7.1f GB peak\n' "$name" "$(clock "${wall%.*}")" "$cpu" "$(awk -v k="$rss" 'BEGIN { print k / 1048576 }')"
+	total_wall=$((total_wall + SECONDS - start))
+	total_cpu=$((total_cpu + cpu))
+	if ((rss > peak)); then peak=$rss; fi
+}
+
+clock() { printf '%d:%02d' $(($1 / 60)) $(($1 % 60)); }
+
+cd "$work/repo"
+printf '%-22s %9s %15s %15s\n' "" wall CPU memory
+measure "first plan" go run ./cmd/metaflow-azure plan --stack dev
+if [[ $what == all ]]; then
+	# The tiers of `make test`, in its order.
+	for tier in $(sed -n 's/^test: //p' Makefile); do
+		measure "make $tier" make "$tier"
+	done
+	printf '%-22s %9s %9s CPU-s %7.1f GB peak\n' "clone to green" "$(clock $total_wall)" "$total_cpu" "$(awk -v k="$peak" 'BEGIN { print k / 1048576 }')"
+fi

@@ -1,0 +1,158 @@
+//go:build rehearsal
+
+package rehearsal
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"metaflow-azure/internal/testday"
+	"metaflow-azure/tests/internal/controlplane"
+)
+
+// environment is what every project of the tier shares: the tools, the control plane standing in
+// for AKS, the token authority, the chart repository.
+type environment struct {
+	root    string
+	dir     string
+	cluster *controlplane.Cluster
+	tokens  *tokenAuthority
+	charts  *chartRepository
+
+	pulumiBin     string
+	cliBin        string
+	programBinary string
+	// vars are the variables every command gets (PATH with the tools first, ...).
+	vars map[string]string
+}
+
+func (e *environment) logf(format string, args ...any) { log.Printf(format, args...) }
+
+var env *environment
+
+func TestMain(m *testing.M) {
+	testday.Pin()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	e, cleanup, err := setUp(ctx)
+	defer cleanup()
+	if err != nil {
+		log.Printf("rehearsal: setting up: %v", err)
+		return 1
+	}
+	env = e
+	return m.Run()
+}
+
+func setUp(ctx context.Context) (*environment, func(), error) {
+	e := &environment{}
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	var err error
+	if e.root, err = controlplane.RepoRoot(); err != nil {
+		return nil, cleanup, err
+	}
+	if e.dir, err = os.MkdirTemp("", "rehearsal"); err != nil {
+		return nil, cleanup, err
+	}
+	cleanups = append(cleanups, func() { os.RemoveAll(e.dir) })
+
+	start := time.Now()
+	tools, err := controlplane.FindTools(ctx, e.root, e.logf)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	pulumiDir, err := script(ctx, e.root, "hack/pulumi-cli.sh")
+	if err != nil {
+		return nil, cleanup, err
+	}
+	e.pulumiBin = filepath.Join(pulumiDir, "pulumi")
+	provider, err := scriptValue(ctx, e.root, "hack/k8s-provider.sh", "PULUMI_RESOURCE_KUBERNETES")
+	if err != nil {
+		return nil, cleanup, err
+	}
+	// The program and the command line, built once for every run of the tier.
+	e.programBinary = filepath.Join(e.dir, "metaflow-azure-program")
+	e.cliBin = filepath.Join(e.dir, "metaflow-azure")
+	for bin, pkg := range map[string]string{e.programBinary: ".", e.cliBin: "./cmd/metaflow-azure"} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
+		cmd.Dir = e.root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, cleanup, fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	e.logf("timing: tools and binaries ready in %s", time.Since(start).Round(time.Second))
+
+	if e.tokens, err = newTokenAuthority(e.dir); err != nil {
+		return nil, cleanup, err
+	}
+	cleanups = append(cleanups, e.tokens.close)
+	start = time.Now()
+	e.cluster, err = controlplane.Start(ctx, filepath.Join(e.dir, "cluster"), tools, e.logf, controlplane.Options{APIServerArgs: e.tokens.apiServerArgs()})
+	if err != nil {
+		return nil, cleanup, err
+	}
+	cleanups = append(cleanups, e.cluster.Stop)
+	e.logf("timing: control plane ready in %s", time.Since(start).Round(time.Second))
+	if e.charts, err = serveCharts(filepath.Join(e.root, "..", "shared", "charts"), e.dir); err != nil {
+		return nil, cleanup, err
+	}
+	cleanups = append(cleanups, e.charts.close)
+
+	e.vars = map[string]string{
+		// The pulumi CLI, its Go language host and the Kubernetes provider (found on PATH as
+		// pulumi-resource-kubernetes, whatever version the program's SDK asks for).
+		"PATH":                     pulumiDir + string(os.PathListSeparator) + filepath.Dir(provider) + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"PULUMI_SKIP_UPDATE_CHECK": "true",
+		// Nothing may be downloaded: every plugin is one of the tier's.
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+		// The Kubernetes provider fetches the charts over HTTPS from the loopback repository.
+		"SSL_CERT_FILE":  e.charts.CAFile,
+		testday.EnvToday: os.Getenv(testday.EnvToday),
+	}
+	return e, cleanup, nil
+}
+
+// script runs a hack/ script and returns its output, trimmed.
+func script(ctx context.Context, root, name string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(root, name))
+	cmd.Dir = root
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s: %v\n%s", name, err, errOut.String())
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// scriptValue runs a hack/ script that prints KEY=VALUE lines and returns one value.
+func scriptValue(ctx context.Context, root, name, key string) (string, error) {
+	out, err := script(ctx, root, name)
+	if err != nil {
+		return "", err
+	}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok && k == key {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("%s printed no %s", name, key)
+}
