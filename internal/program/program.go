@@ -243,6 +243,7 @@ func appliedOutput(a transitions.Applied) pulumi.Map {
 		"postgresMajor":      pulumi.Int(a.PostgresMajor),
 		"deleteLocks":        pulumi.Bool(a.DeleteLocks),
 		"datastoreGrants":    pulumi.ToStringArray(a.DatastoreGrants),
+		"diagnostics":        pulumi.Bool(a.Diagnostics != nil && *a.Diagnostics),
 	}
 }
 

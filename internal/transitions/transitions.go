@@ -36,6 +36,11 @@ type Applied struct {
 	// storage account is locked (ScopeLocked), and Pulumi deletes them last, after it has set
 	// the locks of the same up. Nil in deployments made before the field existed.
 	DatastoreGrants []string `json:"datastoreGrants"`
+	// Diagnostics: monitoring put diagnostic settings on the storage account's blob service and on
+	// the PostgreSQL server. They are extension resources of the locked resources, so a lock
+	// refuses their deletion too (ScopeLocked, as the rehearsal tier shows). Nil in deployments
+	// made before the field existed.
+	Diagnostics *bool `json:"diagnostics,omitempty"`
 }
 
 // The holders of a role on the datastore container, as DatastoreGrants records them.
@@ -67,6 +72,7 @@ func FromSettings(s *settings.Settings) Applied {
 		PostgresMajor:      major,
 		DeleteLocks:        s.ProtectData,
 		DatastoreGrants:    grants,
+		Diagnostics:        &s.Monitoring.Enabled,
 	}
 }
 
@@ -139,6 +145,11 @@ func Check(prev *Applied, next Applied) error {
 			case strings.HasPrefix(g, GrantFlowRunner):
 				add("access.flowRunners", "removing flow runner %s deletes their role on the datastore container; %s", strings.TrimPrefix(g, GrantFlowRunner), steps)
 			}
+		}
+		// A deployment that did not record it may have had monitoring on (the default).
+		hadDiagnostics := prev.Diagnostics == nil || *prev.Diagnostics
+		if hadDiagnostics && next.Diagnostics != nil && !*next.Diagnostics {
+			add("monitoring.enabled", "false deletes the diagnostic settings on the storage account and the PostgreSQL server, which their delete locks protect like everything under them (Azure refuses with ScopeLocked); deploy once with protectData: false (that lifts the locks), then turn monitoring off, then set protectData back to true")
 		}
 	}
 	return errors.Join(errs...)

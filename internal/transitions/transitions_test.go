@@ -122,3 +122,33 @@ func TestFromSettingsRecordsLocksAndGrants(t *testing.T) {
 		t.Errorf("client-secret mode grants %v", a.DatastoreGrants)
 	}
 }
+
+// Monitoring off deletes the diagnostic settings, extension resources of the locked storage account
+// and server: refused while the locks are on (or go on in the same up), allowed once they are off.
+func TestCheckRefusesMonitoringOffUnderDeleteLocks(t *testing.T) {
+	on, off := true, false
+	state := func(locks bool, diagnostics *bool) Applied {
+		return Applied{DeleteLocks: locks, DatastoreGrants: []string{GrantWorkloadIdentities}, Diagnostics: diagnostics}
+	}
+	for name, tc := range map[string]struct {
+		prev, next Applied
+		refused    bool
+	}{
+		"locked, monitoring off":             {state(true, &on), state(true, &off), true},
+		"locks going on in the same up":      {state(false, &on), state(true, &off), true},
+		"recorded before the field, locked":  {state(true, nil), state(true, &off), true},
+		"locks lifted first":                 {state(false, &on), state(false, &off), false},
+		"locked, monitoring stays on":        {state(true, &on), state(true, &on), false},
+		"locked, monitoring already was off": {state(true, &off), state(true, &off), false},
+		"locked, monitoring back on":         {state(true, &off), state(true, &on), false},
+	} {
+		err := Check(&tc.prev, tc.next)
+		if got := err != nil; got != tc.refused || (got && !strings.Contains(err.Error(), "protectData: false")) {
+			t.Errorf("%s: refused %v (%v), want %v with the way out", name, got, err, tc.refused)
+		}
+	}
+	s := settings.Defaults()
+	if a := FromSettings(&s); a.Diagnostics == nil || !*a.Diagnostics {
+		t.Error("FromSettings must record monitoring's diagnostic settings")
+	}
+}
