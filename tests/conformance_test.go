@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"metaflow-azure/internal/armcontract"
 	"metaflow-azure/internal/fakeazure"
 	"metaflow-azure/internal/kubeconfig"
 	"metaflow-azure/internal/program"
@@ -267,6 +268,34 @@ func TestFakeRunDeclareIsRaceFree(t *testing.T) {
 	for range 4 {
 		if err := <-errs; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// After an interrupted up, metaflow-azure reads the resources it was creating back by the IDs
+// their inputs give (internal/cli recoverInterrupted); for every Azure resource of dev and prod
+// that ID, from the API contract's path, must be the one the resource gets.
+func TestResourceIDsFollowFromTheContractsPaths(t *testing.T) {
+	t.Parallel()
+	contracts, err := armcontract.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"dev", "prod"} {
+		s := runStack(t, name)
+		n := 0
+		for _, r := range s.fake.Resources() {
+			if !strings.HasPrefix(r.Type, "azure-native:") || !r.Custom {
+				continue
+			}
+			n++
+			got, err := contracts.ResourceID(r.Type, r.Inputs, fakeazure.SubscriptionID)
+			if err != nil || !strings.EqualFold(got, r.ID) {
+				t.Errorf("%s: %s %s: the contract's path gives %q (%v), the resource's ID is %q", name, r.Type, r.Name, got, err, r.ID)
+			}
+		}
+		if n < 30 {
+			t.Errorf("%s: only %d Azure resources checked", name, n)
 		}
 	}
 }

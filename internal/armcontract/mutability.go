@@ -252,3 +252,42 @@ func union(a, b map[string]leaf) map[string]bool {
 	}
 	return out
 }
+
+// ResourceID is the ARM ID a resource of this token gets from its inputs: the PUT path of its
+// contract with every path parameter filled in (the subscription given, constant segments as the
+// contract has them). It is what azure-native records as the resource's ID, so a resource whose
+// create was interrupted can be found again by it. Inputs must be known.
+func (c *Contracts) ResourceID(typeToken string, inputs resource.PropertyMap, subscriptionID string) (string, error) {
+	rc, ok := c.byToken[typeToken]
+	if !ok {
+		return "", fmt.Errorf("armcontract: no contract for %s", typeToken)
+	}
+	id := rc.res.Path
+	for _, pp := range rc.res.PathParams {
+		var value string
+		switch {
+		case pp == "subscriptionId":
+			value = subscriptionID
+		case rc.res.PathConsts[pp] != "":
+			value = rc.res.PathConsts[pp]
+		default:
+			for k, v := range inputs {
+				if !strings.EqualFold(string(k), pp) {
+					continue
+				}
+				if v, known := unwrap(v); known && v.IsString() {
+					value = v.StringValue()
+				}
+			}
+		}
+		if value == "" {
+			return "", fmt.Errorf("armcontract: %s: the path parameter %s is not among the inputs", typeToken, pp)
+		}
+		// Scopes are IDs themselves and begin with a slash, as the template's own does.
+		id = strings.Replace(id, "/{"+pp+"}", "/"+strings.TrimPrefix(value, "/"), 1)
+	}
+	if strings.Contains(id, "{") {
+		return "", fmt.Errorf("armcontract: %s: %s is not filled in", typeToken, id)
+	}
+	return id, nil
+}

@@ -228,3 +228,32 @@ func TestClusterUpgradeUpdatesAndNetworkChangeReplaces(t *testing.T) {
 		t.Errorf("azure-native replaces the cluster on any networkProfile change: %+v %v", ch, err)
 	}
 }
+
+// The IDs the fake Azure gives resources are the ones their contracts' paths give: the same rule
+// azure-native follows, checked on three shapes (a top-level resource, a child with a constant
+// segment, an extension resource under a scope).
+func TestResourceIDFillsTheContractsPath(t *testing.T) {
+	c := mustLoad(t)
+	const sub = "00000000-0000-4000-8000-00000000cafe"
+	rg := "/subscriptions/" + sub + "/resourceGroups/rg-a"
+	for _, tc := range []struct {
+		token  string
+		inputs map[string]any
+		want   string
+	}{
+		{"azure-native:network:Subnet", map[string]any{"resourceGroupName": "rg-a", "virtualNetworkName": "vnet", "subnetName": "s1", "addressPrefix": "10.0.0.0/24"},
+			rg + "/providers/Microsoft.Network/virtualNetworks/vnet/subnets/s1"},
+		{"azure-native:storage:BlobContainer", map[string]any{"resourceGroupName": "rg-a", "accountName": "st", "containerName": "metaflow"},
+			rg + "/providers/Microsoft.Storage/storageAccounts/st/blobServices/default/containers/metaflow"},
+		{"azure-native:authorization:ManagementLockByScope", map[string]any{"scope": rg + "/providers/Microsoft.Storage/storageAccounts/st", "lockName": "l", "level": "CanNotDelete"},
+			rg + "/providers/Microsoft.Storage/storageAccounts/st/providers/Microsoft.Authorization/locks/l"},
+	} {
+		got, err := c.ResourceID(tc.token, props(tc.inputs), sub)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %q, %v; want %q", tc.token, got, err, tc.want)
+		}
+	}
+	if _, err := c.ResourceID("azure-native:network:Subnet", props(map[string]any{"resourceGroupName": "rg-a"}), sub); err == nil {
+		t.Error("missing path parameters must be an error")
+	}
+}

@@ -27,6 +27,9 @@ backend if it does not exist yet.
 			if err != nil {
 				return err
 			}
+			if err := recoverInterrupted(ctx, st, o.Streams.ErrOut); err != nil {
+				return engineError(ctx, err)
+			}
 			if !yes {
 				planned, err := st.Preview(ctx)
 				if err != nil {

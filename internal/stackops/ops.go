@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
@@ -143,9 +146,62 @@ func (s *Stack) opError(ctx context.Context, verb string, err error) error {
 		return fmt.Errorf("%s stack %q: interrupted, the engine stopped after saving the state: %w", verb, s.name, ctxErr)
 	}
 	if auto.IsConcurrentUpdateError(err) {
-		return fmt.Errorf("%s stack %q: another update is running on this stack; wait for it, or if it crashed, run `pulumi cancel` (cloud backends) or `pulumi stack export | pulumi stack import` to clear the lock: %w", verb, s.name, cliError(err))
+		return &LockedError{Verb: verb, Stack: s.name, Holder: lockHolder(err.Error()), Err: err}
 	}
 	return &OpError{Verb: verb, Stack: s.name, Diagnostics: diagnostics(err.Error()), Err: err}
+}
+
+// LockedError is an operation refused because another one holds the stack's lock.
+type LockedError struct {
+	Verb, Stack string
+	// Holder is who holds the lock, as the backend recorded it; zero when it could not be read.
+	Holder Holder
+	Err    error
+}
+
+// Holder is the process that took a stack's lock.
+type Holder struct {
+	User, Host string
+	PID        int
+	Since      string
+}
+
+// Gone tells that the holder ran on this machine and has ended: it was interrupted or killed,
+// and its lock will never be released.
+func (h Holder) Gone() bool {
+	host, err := os.Hostname()
+	if h.PID <= 0 || err != nil || h.Host != host {
+		return false
+	}
+	return syscall.Kill(h.PID, 0) == syscall.ESRCH
+}
+
+func (e *LockedError) Error() string {
+	cancel := fmt.Sprintf("  pulumi cancel --stack %s --yes\n  metaflow-azure up --stack %s", e.Stack, e.Stack)
+	switch {
+	case e.Holder.Gone():
+		return fmt.Sprintf("%s stack %q: the stack is locked by an operation that no longer runs (pid %d on %s, since %s): it was interrupted or killed before it could release its lock. Remove the lock and go on; the up reads back what that operation was creating:\n%s",
+			e.Verb, e.Stack, e.Holder.PID, e.Holder.Host, e.Holder.Since, cancel)
+	case e.Holder.PID > 0:
+		return fmt.Sprintf("%s stack %q: another operation holds the stack's lock (pid %d on %s, since %s); wait for it to end. If it was killed (a lost CI runner, say), remove its lock and go on:\n%s",
+			e.Verb, e.Stack, e.Holder.PID, e.Holder.Host, e.Holder.Since, cancel)
+	}
+	return fmt.Sprintf("%s stack %q: another operation holds the stack's lock; wait for it to end. If it was killed, remove its lock and go on:\n%s\n(%v)", e.Verb, e.Stack, cancel, cliError(e.Err))
+}
+
+func (e *LockedError) Unwrap() error { return e.Err }
+
+// lockRe reads who holds a lock from the pulumi CLI's message ("created by root@vm (pid 7323) at
+// 2026-12-04T20:41:03Z").
+var lockRe = regexp.MustCompile(`created by ([^@\s]+)@(\S+) \(pid (\d+)\) at (\S+)`)
+
+func lockHolder(msg string) Holder {
+	m := lockRe.FindStringSubmatch(msg)
+	if m == nil {
+		return Holder{}
+	}
+	pid, _ := strconv.Atoi(m[3])
+	return Holder{User: m[1], Host: m[2], PID: pid, Since: m[4]}
 }
 
 // cliError shortens an Automation API error, whose text holds the CLI's whole stdout and stderr,
