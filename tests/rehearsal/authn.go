@@ -30,9 +30,8 @@ import (
 // of a cluster with local accounts, and the deployer's Azure RBAC Cluster Admin role of an
 // Entra cluster, both are).
 type tokenAuthority struct {
-	mu      sync.Mutex
-	tokens  map[string]*issued
-	reviews int
+	mu     sync.Mutex
+	tokens map[string]*issued
 
 	listener   net.Listener
 	server     *http.Server
@@ -112,13 +111,22 @@ func listenTLS(dir, name string) (net.Listener, string, error) {
 	return l, caFile, nil
 }
 
-// apiServerArgs make kube-apiserver ask the authority, without caching its answers: an expired
-// token must be refused on the next request, not a cache lifetime later.
+// cacheTTL is how long kube-apiserver keeps the authority's own answers; besides, it keeps every
+// successful token authentication for tokenSuccessTTL, whichever authenticator gave it
+// (k8s.io/kubernetes v1.35.4 pkg/kubeapiserver/options/authentication.go:168,
+// TokenSuccessCacheTTL: 10 * time.Second, which no flag changes; authenticator/config.go:208).
+// An expired token is refused once both have passed.
+const (
+	cacheTTL        = time.Second
+	tokenSuccessTTL = 10 * time.Second
+)
+
+// apiServerArgs make kube-apiserver ask the authority about the tokens it does not know.
 func (a *tokenAuthority) apiServerArgs() []string {
 	return []string{
 		"--authentication-token-webhook-config-file=" + a.configFile,
 		"--authentication-token-webhook-version=v1",
-		"--authentication-token-webhook-cache-ttl=0s",
+		"--authentication-token-webhook-cache-ttl=" + cacheTTL.String(),
 	}
 }
 
@@ -143,15 +151,17 @@ func (a *tokenAuthority) valid(token string) bool {
 	return ok && !t.expired
 }
 
-// expire ends the tokens of a user, as an hour passing ends an Entra access token.
+// expire ends the tokens of a user, as an hour passing ends an Entra access token, and waits out
+// the API server's cache of the authority's answers.
 func (a *tokenAuthority) expire(user string) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	for _, t := range a.tokens {
 		if t.user == user {
 			t.expired = true
 		}
 	}
+	a.mu.Unlock()
+	time.Sleep(tokenSuccessTTL + cacheTTL + time.Second)
 }
 
 // ServeHTTP answers a TokenReview (authentication.k8s.io/v1).
@@ -162,7 +172,6 @@ func (a *tokenAuthority) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.mu.Lock()
-	a.reviews++
 	t, ok := a.tokens[review.Spec.Token]
 	a.mu.Unlock()
 	review.Status = authenticationv1.TokenReviewStatus{}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -90,6 +91,11 @@ func TestInterruptedUp(t *testing.T) {
 func (p *project) upAgain(t *testing.T, when string) {
 	t.Helper()
 	res := p.metaflowAzure("up", "--yes")
+	for _, line := range strings.Split(res.errOut, "\n") {
+		if strings.Contains(line, "stopped while it created") || strings.HasPrefix(line, "  urn:") {
+			t.Logf("%s, up said: %s", when, line)
+		}
+	}
 	if res.code != 0 {
 		t.Logf("%s, up said: %s", when, res)
 		commands := suggested(res.errOut)
@@ -137,6 +143,10 @@ func (p *project) runSuggested(line string) {
 				continue
 			}
 			args = append(args, fields[i])
+		}
+		// The test has no terminal to confirm on, as CI has none.
+		if !slices.Contains(args, "--yes") {
+			args = append(args, "--yes")
 		}
 		p.ok(args...)
 	}

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +34,11 @@ type environment struct {
 	vars map[string]string
 }
 
-func (e *environment) logf(format string, args ...any) { log.Printf(format, args...) }
+// logf writes progress to stderr, which go test shows as it comes (the log package's output is
+// taken over by klog, which client-go brings).
+func (e *environment) logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s rehearsal: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
 
 var env *environment
 
@@ -50,7 +53,7 @@ func run(m *testing.M) int {
 	e, cleanup, err := setUp(ctx)
 	defer cleanup()
 	if err != nil {
-		log.Printf("rehearsal: setting up: %v", err)
+		fmt.Fprintf(os.Stderr, "rehearsal: setting up: %v\n", err)
 		return 1
 	}
 	env = e

@@ -107,6 +107,15 @@ func (p *project) reportTo(t *testing.T) func() {
 	return func() { p.t = prev }
 }
 
+func (p *project) read(name string) string {
+	p.t.Helper()
+	b, err := os.ReadFile(filepath.Join(p.dir, name))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return string(b)
+}
+
 func (p *project) write(name, content string) {
 	p.t.Helper()
 	if err := os.WriteFile(filepath.Join(p.dir, name), []byte(content), 0o644); err != nil {

@@ -180,31 +180,60 @@ func (r *rehearsal) noOp(ctx context.Context, t *testing.T) {
 	}
 }
 
+// dayTwoChange is one change users make. refused names the key of a change the stack must
+// refuse before touching anything; the change is then taken back.
+type dayTwoChange struct {
+	name    string
+	set     map[string]string
+	check   func(*testing.T)
+	refused string
+}
+
 // dayTwo makes each change users make, one at a time, and checks the engine's own decisions
-// against what the offline plans before and after say must change; nothing may be replaced.
+// against what the offline plans before and after say must change.
 func (r *rehearsal) dayTwo(ctx context.Context, t *testing.T) {
 	p := r.p
-	changes := []struct {
-		name string
-		set  map[string]string
-		// check runs after the up.
-		check func(*testing.T)
-	}{
-		{"metaflow.replicas", map[string]string{"metaflow.replicas": "3"}, func(t *testing.T) { r.replicas(ctx, t, 3) }},
-		{"aks.taskPool.maxCount", map[string]string{"aks.taskPool.maxCount": "7"}, nil},
-		// v2.4.13, a release before the default v2.5.1 (../shared/reference/versions.md).
-		{"an image tag", map[string]string{"metaflow.metadataImage": "public.ecr.aws/outerbounds/metaflow_metadata_service:v2.4.13"}, nil},
-		{"add an extra pool", map[string]string{
-			"aks.extraPools[0].name": "batch", "aks.extraPools[0].vmSize": "Standard_D8ds_v5", "aks.extraPools[0].maxCount": "3",
-		}, func(t *testing.T) { r.node(ctx, t, "batch", true) }},
-		{"remove it", map[string]string{"aks.extraPools": ""}, func(t *testing.T) { r.node(ctx, t, "batch", false) }},
-		{"monitoring off", map[string]string{"monitoring.enabled": "false"}, nil},
-		{"monitoring on", map[string]string{"monitoring.enabled": "true"}, nil},
-		{"Kubernetes minor upgrade", map[string]string{"aks.kubernetesVersion": "1.36"}, nil},
+	// One more replica than the example has (prod runs 3; dev's burstable database fits 3), and
+	// one more pool after the example's (prod has two).
+	replicas, pool := int32(3), "aks.extraPools[0]"
+	if p.stack == "prod" {
+		replicas, pool = 4, "aks.extraPools[2]"
 	}
+	changes := []dayTwoChange{
+		{name: "metaflow.replicas", set: map[string]string{"metaflow.replicas": fmt.Sprint(replicas)}, check: func(t *testing.T) { r.replicas(ctx, t, replicas) }},
+		{name: "aks.taskPool.maxCount", set: map[string]string{"aks.taskPool.maxCount": "7"}},
+		// v2.4.13, a release before the default v2.5.1 (../shared/reference/versions.md).
+		{name: "an image tag", set: map[string]string{"metaflow.metadataImage": "public.ecr.aws/outerbounds/metaflow_metadata_service:v2.4.13"}},
+		{name: "add an extra pool", set: map[string]string{pool + ".name": "batch", pool + ".vmSize": "Standard_D8ds_v5", pool + ".maxCount": "3"},
+			check: func(t *testing.T) { r.node(ctx, t, "batch", true) }},
+		{name: "remove it", set: map[string]string{pool: ""}, check: func(t *testing.T) { r.node(ctx, t, "batch", false) }},
+	}
+	monitoring := []dayTwoChange{
+		{name: "monitoring off", set: map[string]string{"monitoring.enabled": "false"}},
+		{name: "monitoring on", set: map[string]string{"monitoring.enabled": "true"}},
+	}
+	if p.protected() {
+		// The delete locks would refuse deleting the diagnostic settings halfway through the up,
+		// so the stack refuses first and names the way out, which is then taken.
+		changes = append(changes,
+			dayTwoChange{name: "monitoring off, refused under the delete locks", set: monitoring[0].set, refused: "monitoring.enabled"},
+			dayTwoChange{name: "protectData off first", set: map[string]string{"protectData": "false"}})
+		changes = append(changes, monitoring...)
+		changes = append(changes, dayTwoChange{name: "protectData on again", set: map[string]string{"protectData": "true"}})
+	} else {
+		changes = append(changes, monitoring...)
+	}
+	changes = append(changes,
+		dayTwoChange{name: "Kubernetes minor upgrade", set: map[string]string{"aks.kubernetesVersion": "1.36"}},
+		dayTwoChange{name: "a change Azure cannot apply", set: map[string]string{"aks.systemPool.vmSize": "Standard_D8ds_v5"}, refused: "aks.systemPool.vmSize"},
+	)
 	for i, c := range changes {
 		ok := t.Run(c.name, func(t *testing.T) {
 			defer p.reportTo(t)()
+			if c.refused != "" {
+				r.refused(t, c.set, c.refused)
+				return
+			}
 			before := p.declared()
 			p.setAll(c.set)
 			want := expectedChanges(before, p.declared())
@@ -234,28 +263,38 @@ func (r *rehearsal) dayTwo(ctx context.Context, t *testing.T) {
 			return
 		}
 	}
-	t.Run("a change Azure cannot apply", func(t *testing.T) {
-		defer p.reportTo(t)()
-		ops := len(p.cloud.Ops())
-		p.setAll(map[string]string{"aks.systemPool.vmSize": "Standard_D8ds_v5"})
-		res := p.metaflowAzure("up", "--yes")
-		if res.code == 0 || !strings.Contains(res.errOut, "aks.systemPool.vmSize") {
-			t.Errorf("changing the system pool's VM size must be refused naming the key: %s", res)
+}
+
+// refused makes a change that must be refused, through metaflow-azure and through pulumi, before
+// anything is touched, with an error naming the key; then takes it back.
+func (r *rehearsal) refused(t *testing.T, set map[string]string, key string) {
+	p := r.p
+	stackFile := p.read("Pulumi." + p.stack + ".yaml")
+	ops := len(p.cloud.Ops())
+	p.setAll(set)
+	res := p.metaflowAzure("up", "--yes")
+	if res.code == 0 || !strings.Contains(res.errOut, key) {
+		t.Errorf("the change must be refused naming %s: %s", key, res)
+	}
+	plain := p.pulumiRun("up", "--yes", "--stack", p.stack)
+	if plain.code == 0 || !strings.Contains(plain.out+plain.errOut, key) {
+		t.Errorf("pulumi up must refuse it too: %s", plain)
+	}
+	for _, op := range p.cloud.Ops()[ops:] {
+		if op.Kind != "read" {
+			t.Errorf("the refused change touched %s %s", op.Kind, short(op.URN))
 		}
-		plain := p.pulumiRun("up", "--yes", "--stack", p.stack)
-		if plain.code == 0 || !strings.Contains(plain.out+plain.errOut, "aks.systemPool.vmSize") {
-			t.Errorf("pulumi up must refuse it too: %s", plain)
-		}
-		for _, op := range p.cloud.Ops()[ops:] {
-			if op.Kind != "read" {
-				t.Errorf("the refused change touched %s %s", op.Kind, short(op.URN))
-			}
-		}
-		p.pulumi("config", "rm", "--path", "--stack", p.stack, "metaflow-azure:aks.systemPool.vmSize")
-		if left := p.preview(); len(left) > 0 {
-			t.Errorf("after taking the change back, a preview shows changes:\n%s", strings.Join(compareDecisions(left, nil), "\n"))
-		}
-	})
+	}
+	p.write("Pulumi."+p.stack+".yaml", stackFile)
+	if left := p.preview(); len(left) > 0 {
+		t.Errorf("after taking the change back, a preview shows changes:\n%s", strings.Join(compareDecisions(left, nil), "\n"))
+	}
+}
+
+// protected tells a stack deployed with protectData (its delete locks stand).
+func (p *project) protected() bool {
+	applied, _ := p.outputs()["appliedSettings"].(map[string]any)
+	return applied["deleteLocks"] == true
 }
 
 // setAll sets each key as a user does (`pulumi config set --path`); an empty value removes the
@@ -332,9 +371,7 @@ func (p *project) entra() bool {
 // have expired by then, as they would overnight.
 func (r *rehearsal) destroy(ctx context.Context, t *testing.T) {
 	p := r.p
-	applied, _ := p.outputs()["appliedSettings"].(map[string]any)
-	protected := applied["deleteLocks"] == true
-	if protected {
+	if p.protected() {
 		ops := len(p.cloud.Ops())
 		res := p.metaflowAzure("destroy", "--yes")
 		if res.code == 0 || !strings.Contains(res.errOut, "protectData") {
@@ -344,6 +381,34 @@ func (r *rehearsal) destroy(ctx context.Context, t *testing.T) {
 			if op.Kind == "delete" {
 				t.Errorf("the refused destroy deleted %s", short(op.URN))
 			}
+		}
+		// Plain pulumi: Pulumi's protect on the data must stop the destroy before it deletes
+		// anything, the cluster and the Kubernetes objects included.
+		objectsBefore, err := objects(ctx, env.cluster, r.namespaces)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := p.pulumiRun("destroy", "--yes", "--stack", p.stack)
+		if plain.code == 0 {
+			t.Errorf("pulumi destroy of a protected stack succeeded:\n%s", plain)
+		}
+		for _, op := range p.cloud.Ops()[ops:] {
+			if op.Kind == "delete" {
+				t.Errorf("pulumi destroy of a protected stack deleted %s", short(op.URN))
+			}
+		}
+		objectsAfter, err := objects(ctx, env.cluster, r.namespaces)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range changed(objectsBefore, objectsAfter) {
+			if strings.HasPrefix(c, "deleted ") {
+				t.Errorf("pulumi destroy of a protected stack %s", c)
+			}
+		}
+		if t.Failed() {
+			t.Logf("pulumi destroy said:\n%s", plain)
+			return
 		}
 		p.configSet("protectData", "false")
 		r.up()
