@@ -129,7 +129,13 @@ func Declare(ctx *pulumi.Context, config map[string]string) (pulumi.Map, error) 
 			}
 		}
 	}
-	if err := transitions.Check(previous.Applied, applied); err != nil {
+	var live transitions.Deployed
+	if transitions.NeedsLiveDataplane(previous.Applied, applied) {
+		if live, err = deployedCluster(ctx, s); err != nil {
+			return nil, err
+		}
+	}
+	if err := transitions.Check(previous.Applied, applied, live); err != nil {
 		return nil, fmt.Errorf("changes Azure cannot apply to the deployed stack:\n%w", prefixed(ctx.Project(), err))
 	}
 	outputs, err := declare(ctx, s)
@@ -243,7 +249,26 @@ func appliedOutput(a transitions.Applied) pulumi.Map {
 		"postgresMajor":      pulumi.Int(a.PostgresMajor),
 		"deleteLocks":        pulumi.Bool(a.DeleteLocks),
 		"datastoreGrants":    pulumi.ToStringArray(a.DatastoreGrants),
+		"networkDataplane":   pulumi.String(a.NetworkDataplane),
 	}
+}
+
+// deployedCluster reads the deployed cluster's dataplane from Azure, for a stack that moves to
+// Cilium: only a cluster already moved outside the stack may (internal/transitions).
+func deployedCluster(ctx *pulumi.Context, s *settings.Settings) (transitions.Deployed, error) {
+	azure, err := authorization.GetClientConfig(ctx)
+	if err != nil {
+		return transitions.Deployed{}, fmt.Errorf("reading the Azure client config: %w", err)
+	}
+	names, err := naming.For(naming.Input{Prefix: s.NamePrefix, Stack: ctx.Stack(), Location: s.Location, SubscriptionID: azure.SubscriptionId})
+	if err != nil {
+		return transitions.Deployed{}, fmt.Errorf("deriving Azure names: %w", err)
+	}
+	dataplane, err := infra.ClusterDataplane(ctx, names.ResourceGroup, names.Cluster)
+	if err != nil {
+		return transitions.Deployed{}, err
+	}
+	return transitions.Deployed{LiveNetworkDataplane: dataplane, ResourceGroup: names.ResourceGroup, Cluster: names.Cluster}, nil
 }
 
 // hostConfig collects the stack config. The language host passes all of it in PULUMI_CONFIG, so
@@ -288,13 +313,18 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 	if err != nil {
 		return nil, fmt.Errorf("declaring the resource group: %w", err)
 	}
-	net, err := infra.NewNetwork(ctx, "network", &infra.NetworkArgs{
+	netArgs := &infra.NetworkArgs{
 		ResourceGroupName: rg.Name, Location: s.Location, Tags: tags,
 		VNetName: names.VirtualNetwork, VNetCIDR: s.Network.VNetCIDR,
 		AKSSubnetName: names.AKSSubnet, AKSSubnetCIDR: s.Network.AKSSubnetCIDR,
 		PostgresSubnetName: names.PostgresSubnet, PostgresSubnetCIDR: s.Network.PostgresSubnetCIDR,
 		PostgresDNSZoneName: names.PostgresDNSZone, PostgresDNSLinkName: names.PostgresDNSLink,
-	})
+		StorageServiceEndpoint: s.Storage.NetworkAccess == settings.StorageAccessAllowlist,
+	}
+	if s.Storage.NetworkAccess == settings.StorageAccessPrivate {
+		netArgs.PrivateEndpointSubnetName, netArgs.PrivateEndpointSubnetCIDR = names.PrivateEndpointSubnet, s.Network.PrivateEndpointSubnetCIDR
+	}
+	net, err := infra.NewNetwork(ctx, "network", netArgs)
 	if err != nil {
 		return nil, fmt.Errorf("declaring the network: %w", err)
 	}
@@ -302,7 +332,11 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 		ResourceGroupName: rg.Name, Location: s.Location, Tags: tags,
 		AccountName: names.StorageAccount, ContainerName: names.DatastoreContainer,
 		Replication: s.Storage.Replication, SoftDeleteDays: s.Storage.SoftDeleteDays,
-		ProtectData: s.ProtectData,
+		ProtectData:   s.ProtectData,
+		NetworkAccess: s.Storage.NetworkAccess, AllowedCIDRs: s.Storage.AllowedCidrs,
+		ClusterSubnetID:         net.AKSSubnetID.ToStringOutput(),
+		PrivateEndpointSubnetID: net.PrivateEndpointSubnetID, VNetID: net.VNetID.ToStringOutput(),
+		PrivateEndpointName: names.BlobPrivateEndpoint, PrivateDNSLinkName: names.BlobDNSLink,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("declaring the datastore: %w", err)
@@ -366,6 +400,10 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 		// Day-2 (issue 14).
 		NodeOSUpgradeChannel:         s.Maintenance.NodeOSChannel,
 		ContainerInsightsWorkspaceID: mon.workspaceID(),
+		// Security (issue 21).
+		NetworkDataplane:    s.AKS.NetworkDataplane,
+		AzurePolicy:         s.AKS.AzurePolicy,
+		DefenderWorkspaceID: defenderWorkspace(s, mon),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("declaring the AKS cluster: %w", err)
