@@ -75,6 +75,8 @@ type Metaflow struct {
 	Metadata  metaflowconfig.Endpoint
 	UIBackend metaflowconfig.Endpoint
 	UI        metaflowconfig.Endpoint
+	// NamespaceResource is the services' namespace.
+	NamespaceResource *corev1.Namespace
 }
 
 // MigrationJobName names the migration Job after the image, so a new image is a new Job that
@@ -104,11 +106,12 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
-	namespace, err := NewNamespace(ctx, name+"-namespace", args.Namespace, parent)
+	namespace, err := NewNamespace(ctx, name+"-namespace", args.Namespace, servicesPodSecurity, parent)
 	if err != nil {
 		return nil, err
 	}
 	ns := namespaceName(namespace)
+	c.NamespaceResource = namespace
 
 	account, err := corev1.NewServiceAccount(ctx, name+"-service-account", &corev1.ServiceAccountArgs{
 		Metadata: &metav1.ObjectMetaArgs{

@@ -584,8 +584,10 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, pools []taskpo
 			return nil, fmt.Errorf("declaring the NVIDIA device plugin: %w", err)
 		}
 	}
+	var argo *services.Argo
+	var events *services.ArgoEvents
 	if s.Argo.Enabled {
-		argo, err := services.NewArgo(ctx, "argo", &services.ArgoArgs{
+		argo, err = services.NewArgo(ctx, "argo", &services.ArgoArgs{
 			Namespace: s.Argo.Namespace, ChartVersion: s.Argo.ChartVersion, ChartRepository: s.Argo.ChartRepository, AuthMode: s.Argo.AuthMode,
 			Tasks: tasks, BlobEndpoint: store.BlobEndpoint, Container: store.ContainerName,
 		}, onCluster)
@@ -594,7 +596,7 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, pools []taskpo
 		}
 		side.config.Argo = &argo.Server
 		if s.ArgoEvents.Enabled {
-			events, err := services.NewArgoEvents(ctx, "argo-events", &services.ArgoEventsArgs{
+			events, err = services.NewArgoEvents(ctx, "argo-events", &services.ArgoEventsArgs{
 				Namespace: s.ArgoEvents.Namespace, ChartVersion: s.ArgoEvents.ChartVersion, ChartRepository: s.ArgoEvents.ChartRepository,
 				JetStreamVersion: s.ArgoEvents.JetStreamVersion, Tasks: tasks, Argo: argo,
 			}, onCluster)
@@ -621,5 +623,29 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, pools []taskpo
 		return nil, fmt.Errorf("declaring the Metaflow services: %w", err)
 	}
 	side.config.Metadata, side.config.UIBackend, side.config.UI = mf.Metadata, mf.UIBackend, mf.UI
+
+	namespaces := map[string]services.NamespaceRef{
+		services.RoleServices: {Name: s.Metaflow.Namespace, Resource: mf.NamespaceResource},
+		services.RoleTasks:    {Name: s.Metaflow.TaskNamespace, Resource: tasks.NamespaceResource},
+	}
+	if argo != nil {
+		namespaces[services.RoleArgo] = services.NamespaceRef{Name: s.Argo.Namespace, Resource: argo.NamespaceResource}
+	}
+	if events != nil {
+		namespaces[services.RoleArgoEvents] = services.NamespaceRef{Name: s.ArgoEvents.Namespace, Resource: events.NamespaceResource}
+	}
+	if _, err := services.NewNetworkPolicies(ctx, "network-policies", &services.NetworkPoliciesArgs{
+		Namespaces: namespaces,
+		// Everything of the cluster's own: pods, services, nodes and the database. The private
+		// endpoint's subnet is not, so HTTPS reaches it as it reaches Blob Storage's public
+		// address.
+		ClusterCIDRs: []string{s.Network.PodCIDR, s.Network.ServiceCIDR, s.Network.AKSSubnetCIDR, s.Network.PostgresSubnetCIDR},
+		Flows: services.FlowsArgs{
+			Argo: argo != nil, ArgoEvents: events != nil,
+			PostgresSubnetCIDR: s.Network.PostgresSubnetCIDR, TaskInternetEgress: s.Metaflow.TaskInternetEgress,
+		},
+	}, onCluster); err != nil {
+		return nil, fmt.Errorf("declaring the network policies: %w", err)
+	}
 	return side, nil
 }
