@@ -57,7 +57,7 @@ func Defaults() Settings {
 			NetworkDataplane: "cilium",
 			// Azure Policy can only audit a cluster whose add-on runs, and the benchmark expects it.
 			AzurePolicy: true,
-			// Off: Defender for Containers is billed per vCore on the subscription.
+			// Off: Defender for Containers is a paid plan of the subscription.
 			Defender: false,
 		},
 		Postgres: Postgres{

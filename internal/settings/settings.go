@@ -137,9 +137,9 @@ type AKS struct {
 	// 350 MB per component below 500 pods ([docs/security.md](docs/security.md#azure-policy)).
 	AzurePolicy bool `json:"azurePolicy"`
 	// Defender turns on the AKS Defender profile (Defender for Containers' sensor), sending
-	// security events to the `monitoring` workspace (needs `monitoring.enabled`). Billed through
-	// the subscription's Defender for Containers plan, per vCore of the nodes
-	// ([docs/security.md](docs/security.md#defender)).
+	// security events to the `monitoring` workspace (needs `monitoring.enabled`). It is charged
+	// through the subscription's Defender for Containers plan, which you enable and pay for
+	// separately ([docs/security.md](docs/security.md#defender)).
 	Defender bool `json:"defender"`
 	// SystemPool runs cluster add-ons and the Metaflow services: VM size `Standard_…` (fixed
 	// once deployed: AKS cannot resize a pool); 1 ≤ min ≤ max ≤ 1000.
