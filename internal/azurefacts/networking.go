@@ -1,6 +1,9 @@
 package azurefacts
 
-import "strconv"
+import (
+	"net/netip"
+	"strconv"
+)
 
 // Azure CNI powered by Cilium: the network dataplane and policy engine the stack gives new
 // clusters, so the NetworkPolicies it declares are enforced.
@@ -90,16 +93,18 @@ const (
 )
 
 // StorageIPRuleProblem says why an allowlist entry cannot be a storage IP network rule, or ""
-// when it can. Rules (StorageNetworkSource): public IPv4 only, none of the RFC 1918 ranges,
-// CIDR notation or a single address, and no /31 or /32 prefix (a single address instead).
-func StorageIPRuleProblem(bits int, private bool, ipv4 bool) string {
+// when it can. Rules (StorageNetworkSource): IPv4 only; public addresses only, none of the RFC 1918
+// ranges (netip's IsPrivate for IPv4), since traffic from a virtual network comes through a
+// virtual network rule; a single address or a CIDR range, but no /31 or /32 prefix. single says
+// the entry was written as one address rather than as a range.
+func StorageIPRuleProblem(p netip.Prefix, single bool) string {
 	switch {
-	case !ipv4:
-		return "only IPv4 addresses are supported"
-	case private:
-		return "private address ranges (10/8, 172.16/12, 192.168/16) are not allowed in IP network rules"
-	case bits == 31 || bits == 32:
-		return "/31 and /32 ranges are not supported; give the single address instead"
+	case !p.Addr().Is4():
+		return "the storage firewall takes IPv4 addresses only"
+	case p.Addr().IsPrivate():
+		return "a private range (10/8, 172.16/12, 192.168/16); the storage firewall takes public addresses only, and a virtual network comes in through a virtual network rule"
+	case !single && (p.Bits() == 31 || p.Bits() == 32):
+		return "the storage firewall does not take /31 or /32 ranges; give each address on its own"
 	}
 	return ""
 }

@@ -54,7 +54,7 @@ func Defaults() Settings {
 			TaskPool: NodePool{VMSize: "Standard_D8ds_v5", MinCount: 0, MaxCount: 10},
 			// Microsoft's recommended engine (use-network-policies.md), so the stack's
 			// NetworkPolicies are enforced; Azure Network Policy Manager is being retired.
-			NetworkDataplane: "cilium",
+			NetworkDataplane: azurefacts.NetworkDataplaneCilium,
 			// Azure Policy can only audit a cluster whose add-on runs, and the benchmark expects it.
 			AzurePolicy: true,
 			// Off: Defender for Containers is a paid plan of the subscription.

@@ -52,28 +52,24 @@ func (p *problems) allowedCidrs(cidrs []string) {
 	for i, c := range cidrs {
 		path := fmt.Sprintf("storage.allowedCidrs[%d]", i)
 		var pfx netip.Prefix
+		single := false
 		if a, err := netip.ParseAddr(c); err == nil {
-			pfx = netip.PrefixFrom(a, a.BitLen())
+			pfx, single = netip.PrefixFrom(a, a.BitLen()), true
 		} else if pf, err := netip.ParsePrefix(c); err == nil {
 			if pf.Masked() != pf {
 				p.add(path, "%q has host bits set; did you mean %s?", c, pf.Masked())
 				continue
 			}
 			pfx = pf
-			if pf.Addr().Is4() && (pf.Bits() == 31 || pf.Bits() == 32) {
-				p.add(path, "%q: the storage firewall does not take /31 or /32 ranges; give each address on its own (%s)", c, azurefacts.StorageNetworkSource)
-				continue
-			}
 		} else {
 			p.add(path, "%q is not an IPv4 address (203.0.113.7) or CIDR range (203.0.113.0/24)", c)
 			continue
 		}
-		switch {
-		case !pfx.Addr().Is4():
-			p.add(path, "%q: the storage firewall takes IPv4 addresses only", c)
-		case pfx.Addr().IsPrivate():
-			p.add(path, "%q is a private range; the storage firewall takes public addresses only (the cluster is let in through its subnet's service endpoint)", c)
-		case seen[pfx]:
+		if problem := azurefacts.StorageIPRuleProblem(pfx, single); problem != "" {
+			p.add(path, "%q: %s (%s)", c, problem, azurefacts.StorageNetworkSource)
+			continue
+		}
+		if seen[pfx] {
 			p.add(path, "%q is listed twice", c)
 		}
 		seen[pfx] = true
