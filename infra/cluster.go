@@ -84,6 +84,15 @@ type ClusterArgs struct {
 	// ContainerInsightsWorkspaceID turns on Container Insights to that Log Analytics
 	// workspace; nil leaves it off.
 	ContainerInsightsWorkspaceID pulumi.StringInput
+
+	// Security (issue 21). NetworkDataplane is "cilium" (Azure CNI powered by Cilium, which
+	// enforces NetworkPolicies) or "azure" (no policy engine: the profile the stack sent before).
+	NetworkDataplane string
+	// AzurePolicy enables the Azure Policy add-on.
+	AzurePolicy bool
+	// DefenderWorkspaceID turns on the Defender profile, reporting to that workspace; nil
+	// leaves it off.
+	DefenderWorkspaceID pulumi.StringInput
 }
 
 // Cluster is an AKS cluster with a user-assigned control-plane identity that may join the node
@@ -126,9 +135,12 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		"Name": args.Name, "DNSPrefix": args.DNSPrefix, "NodeResourceGroup": args.NodeResourceGroup,
 		"IdentityName": args.IdentityName, "KubernetesVersion": args.KubernetesVersion, "SKUTier": args.SKUTier,
 		"UpgradeChannel": args.UpgradeChannel, "KubeLogin": args.KubeLogin,
-		"PodCIDR": args.PodCIDR, "ServiceCIDR": args.ServiceCIDR,
+		"PodCIDR": args.PodCIDR, "ServiceCIDR": args.ServiceCIDR, "NetworkDataplane": args.NetworkDataplane,
 	}); err != nil {
 		return nil, err
+	}
+	if args.NetworkDataplane != azurefacts.NetworkDataplaneCilium && args.NetworkDataplane != azurefacts.NetworkDataplaneAzure {
+		return nil, fmt.Errorf("internal-error: Cluster: NetworkDataplane %q", args.NetworkDataplane)
 	}
 	dnsServiceIP, err := DNSServiceIP(args.ServiceCIDR)
 	if err != nil {
@@ -191,24 +203,18 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		AadProfile:             aad,
 		DisableLocalAccounts:   pulumi.Bool(args.AzureRBAC),
 		ApiServerAccessProfile: apiAccess,
-		NetworkProfile: &containerservice.ContainerServiceNetworkProfileArgs{
-			NetworkPlugin:     pulumi.String("azure"),
-			NetworkPluginMode: pulumi.String("overlay"),
-			PodCidr:           pulumi.String(args.PodCIDR),
-			ServiceCidr:       pulumi.String(args.ServiceCIDR),
-			DnsServiceIP:      pulumi.String(dnsServiceIP),
-			LoadBalancerSku:   pulumi.String("standard"),
-		},
-		OidcIssuerProfile: &containerservice.ManagedClusterOIDCIssuerProfileArgs{Enabled: pulumi.Bool(true)},
+		NetworkProfile:         networkProfile(args, dnsServiceIP),
+		OidcIssuerProfile:      &containerservice.ManagedClusterOIDCIssuerProfileArgs{Enabled: pulumi.Bool(true)},
 		SecurityProfile: &containerservice.ManagedClusterSecurityProfileArgs{
 			WorkloadIdentity: &containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs{Enabled: pulumi.Bool(true)},
+			Defender:         defenderProfile(args.DefenderWorkspaceID),
 		},
 		// The minor version is pinned by setting; the channel may apply patches within it.
 		AutoUpgradeProfile: &containerservice.ManagedClusterAutoUpgradeProfileArgs{
 			UpgradeChannel:       pulumi.String(args.UpgradeChannel),
 			NodeOSUpgradeChannel: stringOrNil(args.NodeOSUpgradeChannel),
 		},
-		AddonProfiles: containerInsights(args.ContainerInsightsWorkspaceID),
+		AddonProfiles: addonProfiles(args.ContainerInsightsWorkspaceID, args.AzurePolicy),
 		AgentPoolProfiles: containerservice.ManagedClusterAgentPoolProfileArray{
 			&containerservice.ManagedClusterAgentPoolProfileArgs{
 				Name:              pulumi.String(system.Name),
@@ -228,8 +234,15 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		Tags: pulumi.ToStringMap(args.Tags),
 	}, parent,
 		pulumi.DependsOn([]pulumi.Resource{subnetAccess}),
-		// The autoscaler owns the node count; only the bounds are ours.
-		pulumi.IgnoreChanges([]string{"agentPoolProfiles[0].count"}),
+		pulumi.IgnoreChanges([]string{
+			// The autoscaler owns the node count; only the bounds are ours.
+			"agentPoolProfiles[0].count",
+			// azure-native replaces a ManagedCluster on any change of networkProfile. The only
+			// change of the dataplane the stack lets through (internal/transitions) is a cluster
+			// moved to Cilium outside it, whose state predates these fields: ignoring them keeps
+			// that up an update. New clusters are created with them.
+			"networkProfile.networkDataplane", "networkProfile.networkPolicy",
+		}),
 	)
 	if err != nil {
 		return nil, err
@@ -379,19 +392,70 @@ func stringOrNil(v string) pulumi.StringPtrInput {
 	return pulumi.String(v)
 }
 
-// containerInsights is the Container Insights add-on to a workspace, signing in with the
-// cluster's managed identity (legacy workspace-key authentication is retired); nil without one.
-func containerInsights(workspaceID pulumi.StringInput) containerservice.ManagedClusterAddonProfileMapInput {
-	if workspaceID == nil {
-		return nil
-	}
-	return containerservice.ManagedClusterAddonProfileMap{
-		azurefacts.ContainerInsightsAddon: &containerservice.ManagedClusterAddonProfileArgs{
+// addonProfiles are the cluster's add-ons: Container Insights to a workspace, signing in with
+// the cluster's managed identity (legacy workspace-key authentication is retired), and the Azure
+// Policy add-on; nil without either.
+func addonProfiles(workspaceID pulumi.StringInput, azurePolicy bool) containerservice.ManagedClusterAddonProfileMapInput {
+	addons := containerservice.ManagedClusterAddonProfileMap{}
+	if workspaceID != nil {
+		addons[azurefacts.ContainerInsightsAddon] = &containerservice.ManagedClusterAddonProfileArgs{
 			Enabled: pulumi.Bool(true),
 			Config: pulumi.StringMap{
 				azurefacts.ContainerInsightsWorkspaceKey: workspaceID,
 				azurefacts.ContainerInsightsAADAuthKey:   pulumi.String("true"),
 			},
-		},
+		}
 	}
+	if azurePolicy {
+		addons[azurefacts.AzurePolicyAddon] = &containerservice.ManagedClusterAddonProfileArgs{Enabled: pulumi.Bool(true)}
+	}
+	if len(addons) == 0 {
+		return nil
+	}
+	return addons
+}
+
+// networkProfile is Azure CNI Overlay, with Cilium as dataplane and policy engine unless the
+// stack keeps Azure's dataplane, whose profile names neither (as the stack sent it before Cilium).
+func networkProfile(args *ClusterArgs, dnsServiceIP string) *containerservice.ContainerServiceNetworkProfileArgs {
+	p := &containerservice.ContainerServiceNetworkProfileArgs{
+		NetworkPlugin:     pulumi.String("azure"),
+		NetworkPluginMode: pulumi.String("overlay"),
+		PodCidr:           pulumi.String(args.PodCIDR),
+		ServiceCidr:       pulumi.String(args.ServiceCIDR),
+		DnsServiceIP:      pulumi.String(dnsServiceIP),
+		LoadBalancerSku:   pulumi.String("standard"),
+	}
+	if args.NetworkDataplane == azurefacts.NetworkDataplaneCilium {
+		p.NetworkDataplane = pulumi.String(azurefacts.NetworkDataplaneCilium)
+		p.NetworkPolicy = pulumi.String(azurefacts.NetworkPolicyCilium)
+	}
+	return p
+}
+
+// defenderProfile is the AKS Defender profile (the Defender for Containers sensor) reporting to
+// a workspace; nil leaves it off.
+func defenderProfile(workspaceID pulumi.StringInput) containerservice.ManagedClusterSecurityProfileDefenderPtrInput {
+	if workspaceID == nil {
+		return nil
+	}
+	return &containerservice.ManagedClusterSecurityProfileDefenderArgs{
+		LogAnalyticsWorkspaceResourceId: workspaceID,
+		SecurityMonitoring:              &containerservice.ManagedClusterSecurityProfileDefenderSecurityMonitoringArgs{Enabled: pulumi.Bool(true)},
+	}
+}
+
+// ClusterDataplane reads the deployed cluster's network dataplane from Azure: the program asks
+// before it lets the stack move to Cilium, which must happen outside the stack first.
+func ClusterDataplane(ctx *pulumi.Context, resourceGroup, cluster string) (string, error) {
+	c, err := containerservice.LookupManagedCluster(ctx, &containerservice.LookupManagedClusterArgs{
+		ResourceGroupName: resourceGroup, ResourceName: cluster,
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading the deployed cluster %s's network profile: %w", cluster, err)
+	}
+	if c.NetworkProfile == nil || c.NetworkProfile.NetworkDataplane == nil {
+		return azurefacts.NetworkDataplaneAzure, nil
+	}
+	return *c.NetworkProfile.NetworkDataplane, nil
 }

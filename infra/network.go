@@ -3,6 +3,8 @@ package infra
 import (
 	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"metaflow-azure/internal/azurefacts"
 )
 
 // NetworkArgs configures the virtual network.
@@ -20,6 +22,14 @@ type NetworkArgs struct {
 	// PostgresDNSZoneName must end in .postgres.database.azure.com.
 	PostgresDNSZoneName string
 	PostgresDNSLinkName string
+	// StorageServiceEndpoint puts an Azure Storage service endpoint on the AKS subnet, so a
+	// storage account's virtual network rule can let the cluster in (storage.networkAccess:
+	// allowlist).
+	StorageServiceEndpoint bool
+	// PrivateEndpointSubnetName and PrivateEndpointSubnetCIDR add a subnet for private
+	// endpoints (storage.networkAccess: private); empty adds none.
+	PrivateEndpointSubnetName string
+	PrivateEndpointSubnetCIDR string
 }
 
 // Network is the VNet with a subnet for AKS nodes, a subnet delegated to PostgreSQL Flexible
@@ -34,6 +44,8 @@ type Network struct {
 	// PostgresDNSLink must exist before the server is created: Azure resolves the server's
 	// private address through it and refuses the create otherwise.
 	PostgresDNSLink *network.VirtualNetworkLink
+	// PrivateEndpointSubnetID is the private endpoints' subnet; nil without one.
+	PrivateEndpointSubnetID pulumi.StringInput
 }
 
 // NewNetwork declares the network.
@@ -65,11 +77,20 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
+	var endpoints network.ServiceEndpointPropertiesFormatArray
+	if args.StorageServiceEndpoint {
+		// Adding or removing it closes the subnet's open connections to Azure Storage
+		// (virtual-network-service-endpoints-overview.md, "Considerations").
+		endpoints = network.ServiceEndpointPropertiesFormatArray{&network.ServiceEndpointPropertiesFormatArgs{
+			Service: pulumi.String(azurefacts.StorageServiceEndpoint),
+		}}
+	}
 	aks, err := network.NewSubnet(ctx, name+"-aks", &network.SubnetArgs{
 		SubnetName:         pulumi.String(args.AKSSubnetName),
 		ResourceGroupName:  args.ResourceGroupName,
 		VirtualNetworkName: vnet.Name,
 		AddressPrefix:      pulumi.String(args.AKSSubnetCIDR),
+		ServiceEndpoints:   endpoints,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -88,6 +109,19 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	}, parent, pulumi.DependsOn([]pulumi.Resource{aks}))
 	if err != nil {
 		return nil, err
+	}
+	if args.PrivateEndpointSubnetName != "" {
+		pe, err := network.NewSubnet(ctx, name+"-pep", &network.SubnetArgs{
+			SubnetName:         pulumi.String(args.PrivateEndpointSubnetName),
+			ResourceGroupName:  args.ResourceGroupName,
+			VirtualNetworkName: vnet.Name,
+			AddressPrefix:      pulumi.String(args.PrivateEndpointSubnetCIDR),
+			// One subnet write at a time per VNet, as above.
+		}, parent, pulumi.DependsOn([]pulumi.Resource{pg}))
+		if err != nil {
+			return nil, err
+		}
+		c.PrivateEndpointSubnetID = pe.ID().ToStringOutput()
 	}
 	zone, err := network.NewPrivateZone(ctx, name+"-psql-zone", &network.PrivateZoneArgs{
 		PrivateZoneName:   pulumi.String(args.PostgresDNSZoneName),

@@ -3,8 +3,11 @@ package infra
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
 	"github.com/pulumi/pulumi-azure-native-sdk/storage/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"metaflow-azure/internal/azurefacts"
 )
 
 // DatastoreArgs configures the Metaflow datastore.
@@ -23,7 +26,27 @@ type DatastoreArgs struct {
 	SoftDeleteDays int
 	// ProtectData protects the account and retains it on delete.
 	ProtectData bool
+
+	// NetworkAccess is public, allowlist or private (settings.StorageAccess*).
+	NetworkAccess string
+	// AllowedCIDRs are the public addresses and ranges an allowlist lets in.
+	AllowedCIDRs []string
+	// ClusterSubnetID is the AKS subnet, let in by a virtual network rule (allowlist) through
+	// its service endpoint.
+	ClusterSubnetID pulumi.StringInput
+	// PrivateEndpointSubnetID, VNetID and the names are the private endpoint's (private).
+	PrivateEndpointSubnetID pulumi.StringInput
+	VNetID                  pulumi.StringInput
+	PrivateEndpointName     string
+	PrivateDNSLinkName      string
 }
+
+// The values of DatastoreArgs.NetworkAccess.
+const (
+	DatastorePublic    = "public"
+	DatastoreAllowlist = "allowlist"
+	DatastorePrivate   = "private"
+)
 
 // Datastore is a storage account reachable only with Microsoft Entra credentials over TLS 1.2,
 // with soft delete for blobs and containers and one private container for Metaflow.
@@ -52,6 +75,12 @@ func NewDatastore(ctx *pulumi.Context, name string, args *DatastoreArgs, opts ..
 	}); err != nil {
 		return nil, err
 	}
+	switch {
+	case args.NetworkAccess == DatastoreAllowlist && args.ClusterSubnetID == nil,
+		args.NetworkAccess == DatastorePrivate && (args.PrivateEndpointSubnetID == nil || args.VNetID == nil || args.PrivateEndpointName == "" || args.PrivateDNSLinkName == ""),
+		args.NetworkAccess != DatastorePublic && args.NetworkAccess != DatastoreAllowlist && args.NetworkAccess != DatastorePrivate:
+		return nil, fmt.Errorf("internal-error: Datastore: NetworkAccess %q without what it needs", args.NetworkAccess)
+	}
 	if args.SoftDeleteDays < 1 || args.SoftDeleteDays > 365 {
 		return nil, fmt.Errorf("internal-error: Datastore: SoftDeleteDays %d outside 1–365", args.SoftDeleteDays)
 	}
@@ -77,6 +106,8 @@ func NewDatastore(ctx *pulumi.Context, name string, args *DatastoreArgs, opts ..
 		AllowSharedKeyAccess:         pulumi.Bool(false),
 		DefaultToOAuthAuthentication: pulumi.Bool(true),
 		AllowCrossTenantReplication:  pulumi.Bool(false),
+		NetworkRuleSet:               networkRules(args),
+		PublicNetworkAccess:          publicNetworkAccess(args.NetworkAccess),
 		Tags:                         pulumi.ToStringMap(args.Tags),
 	}, append(dataProtection(args.ProtectData), parent)...)
 	if err != nil {
@@ -103,6 +134,12 @@ func NewDatastore(ctx *pulumi.Context, name string, args *DatastoreArgs, opts ..
 		return nil, err
 	}
 
+	if args.NetworkAccess == DatastorePrivate {
+		if err := newBlobPrivateEndpoint(ctx, name, args, account, parent); err != nil {
+			return nil, err
+		}
+	}
+
 	c.AccountName = account.Name
 	c.AccountID = account.ID()
 	c.BlobEndpoint = account.PrimaryEndpoints.Blob()
@@ -116,4 +153,89 @@ func NewDatastore(ctx *pulumi.Context, name string, args *DatastoreArgs, opts ..
 		"containerName": c.ContainerName,
 		"containerId":   c.ContainerID,
 	})
+}
+
+// networkRules are the storage firewall's rules: none for public access (as the stack always
+// sent); otherwise every request is denied but those the rules let in, and no trusted Azure
+// service bypasses them (nothing of the stack needs one).
+func networkRules(args *DatastoreArgs) storage.NetworkRuleSetPtrInput {
+	if args.NetworkAccess == DatastorePublic {
+		return nil
+	}
+	rules := &storage.NetworkRuleSetArgs{
+		// Microsoft's limitations page: with public access disabled, set defaultAction Deny as
+		// well, or Defender and Advisor keep reporting the account as open.
+		DefaultAction: storage.DefaultActionDeny,
+		Bypass:        pulumi.String("None"),
+	}
+	if args.NetworkAccess == DatastoreAllowlist {
+		var ips storage.IPRuleArray
+		for _, c := range args.AllowedCIDRs {
+			ips = append(ips, &storage.IPRuleArgs{IPAddressOrRange: pulumi.String(c), Action: storage.ActionAllow})
+		}
+		rules.IpRules = ips
+		rules.VirtualNetworkRules = storage.VirtualNetworkRuleArray{&storage.VirtualNetworkRuleArgs{
+			VirtualNetworkResourceId: args.ClusterSubnetID,
+			Action:                   storage.ActionAllow,
+		}}
+	}
+	return rules
+}
+
+func publicNetworkAccess(access string) pulumi.StringPtrInput {
+	if access == DatastorePrivate {
+		return pulumi.String("Disabled")
+	}
+	return nil
+}
+
+// newBlobPrivateEndpoint gives the account's blob service an address in the VNet, and the VNet
+// the private DNS zone that resolves the account's blob host name to it.
+func newBlobPrivateEndpoint(ctx *pulumi.Context, name string, args *DatastoreArgs, account *storage.StorageAccount, parent pulumi.ResourceOption) error {
+	endpoint, err := network.NewPrivateEndpoint(ctx, name+"-blob-endpoint", &network.PrivateEndpointArgs{
+		PrivateEndpointName: pulumi.String(args.PrivateEndpointName),
+		ResourceGroupName:   args.ResourceGroupName,
+		Location:            pulumi.String(args.Location),
+		Subnet:              &network.SubnetTypeArgs{Id: args.PrivateEndpointSubnetID},
+		PrivateLinkServiceConnections: network.PrivateLinkServiceConnectionArray{&network.PrivateLinkServiceConnectionArgs{
+			Name:                 pulumi.String(args.PrivateEndpointName),
+			PrivateLinkServiceId: account.ID(),
+			GroupIds:             pulumi.ToStringArray([]string{azurefacts.BlobPrivateLinkGroup}),
+		}},
+		Tags: pulumi.ToStringMap(args.Tags),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	zone, err := network.NewPrivateZone(ctx, name+"-blob-zone", &network.PrivateZoneArgs{
+		PrivateZoneName:   pulumi.String(azurefacts.BlobPrivateDNSZone),
+		ResourceGroupName: args.ResourceGroupName,
+		Location:          pulumi.String("global"),
+		Tags:              pulumi.ToStringMap(args.Tags),
+	}, parent)
+	if err != nil {
+		return err
+	}
+	if _, err := network.NewVirtualNetworkLink(ctx, name+"-blob-zone-link", &network.VirtualNetworkLinkArgs{
+		VirtualNetworkLinkName: pulumi.String(args.PrivateDNSLinkName),
+		PrivateZoneName:        zone.Name,
+		ResourceGroupName:      args.ResourceGroupName,
+		Location:               pulumi.String("global"),
+		VirtualNetwork:         &network.SubResourceArgs{Id: args.VNetID},
+		RegistrationEnabled:    pulumi.Bool(false),
+		Tags:                   pulumi.ToStringMap(args.Tags),
+	}, parent); err != nil {
+		return err
+	}
+	// The zone group keeps the zone's A record for the account in step with the endpoint.
+	_, err = network.NewPrivateDnsZoneGroup(ctx, name+"-blob-zone-group", &network.PrivateDnsZoneGroupArgs{
+		PrivateDnsZoneGroupName: pulumi.String("default"),
+		PrivateEndpointName:     endpoint.Name,
+		ResourceGroupName:       args.ResourceGroupName,
+		PrivateDnsZoneConfigs: network.PrivateDnsZoneConfigArray{&network.PrivateDnsZoneConfigArgs{
+			Name:             pulumi.String(azurefacts.BlobPrivateLinkGroup),
+			PrivateDnsZoneId: zone.ID(),
+		}},
+	}, parent)
+	return err
 }

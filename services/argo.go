@@ -59,6 +59,8 @@ type Argo struct {
 	pulumi.ResourceState
 
 	Release *HelmRelease
+	// NamespaceResource is the controller's and server's namespace.
+	NamespaceResource *corev1.Namespace
 	// Server is the Argo UI/API, reached by port-forward.
 	Server metaflowconfig.Endpoint
 }
@@ -81,27 +83,27 @@ func NewArgo(ctx *pulumi.Context, name string, args *ArgoArgs, opts ...pulumi.Re
 	if err := ctx.RegisterComponentResource("metaflow-azure:services:Argo", name, c, opts...); err != nil {
 		return nil, err
 	}
-	release, err := newArgoRelease(ctx, c, name, args.Namespace, ArgoReleaseName,
+	release, ns, err := newArgoRelease(ctx, c, name, args.Namespace, argoPodSecurity, ArgoReleaseName,
 		chartSource{Chart: "argo-workflows", Repository: args.ChartRepository, Version: args.ChartVersion},
 		ArgoValues(args.Tasks.Pods(), args.AuthMode))
 	if err != nil {
 		return nil, err
 	}
-	c.Release = release
+	c.Release, c.NamespaceResource = release, ns
 	parent := pulumi.Parent(c)
-	ns := pulumi.String(args.Tasks.Namespace)
+	tasksNS := pulumi.String(args.Tasks.Namespace)
 	inTasks := pulumi.DependsOn([]pulumi.Resource{args.Tasks.NamespaceResource})
 	// With singleNamespace the chart binds the controller and the server only in their own
 	// namespace; these Roles give them the task namespace, and nothing else.
-	if err := newRoleWithBinding(ctx, name+"-controller-tasks", ArgoControllerServiceAccount, "argo", ns,
+	if err := newRoleWithBinding(ctx, name+"-controller-tasks", ArgoControllerServiceAccount, "argo", tasksNS,
 		argoControllerTaskRules(), serviceAccountSubject(ArgoControllerServiceAccount, args.Namespace), parent, inTasks); err != nil {
 		return nil, err
 	}
-	if err := newRoleWithBinding(ctx, name+"-server-tasks", ArgoServerServiceAccount, "argo", ns,
+	if err := newRoleWithBinding(ctx, name+"-server-tasks", ArgoServerServiceAccount, "argo", tasksNS,
 		argoServerTaskRules(), serviceAccountSubject(ArgoServerServiceAccount, args.Namespace), parent, inTasks); err != nil {
 		return nil, err
 	}
-	if _, err := newArtifactRepositories(ctx, name+"-artifact-repositories", ns, args.BlobEndpoint, args.Container, parent, inTasks); err != nil {
+	if _, err := newArtifactRepositories(ctx, name+"-artifact-repositories", tasksNS, args.BlobEndpoint, args.Container, parent, inTasks); err != nil {
 		return nil, err
 	}
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
@@ -142,13 +144,18 @@ func ArgoValues(pods TaskPods, authMode string) pulumi.Map {
 		// would be a Role for an unused "argo-workflow" account.
 		"workflow": pulumi.Map{"rbac": pulumi.Map{"create": pulumi.Bool(false)}},
 		"controller": pulumi.Map{
-			"extraArgs":        pulumi.ToStringArray([]string{managed}),
-			"workflowDefaults": pulumi.Map{"spec": workflowSpec},
+			// The namespace enforces Pod Security "restricted": the chart's container context
+			// already runs non-root with every capability dropped; the seccomp profile is the
+			// one thing it leaves out (values podSecurityContext: {}).
+			"podSecurityContext": runtimeDefaultSeccomp(),
+			"extraArgs":          pulumi.ToStringArray([]string{managed}),
+			"workflowDefaults":   pulumi.Map{"spec": workflowSpec},
 			// ClusterWorkflowTemplates are cluster-wide; Metaflow does not use them. Left on, the
 			// chart would also bind a ClusterRole that singleNamespace does not render.
 			"clusterWorkflowTemplates": pulumi.Map{"enabled": pulumi.Bool(false)},
 		},
 		"server": pulumi.Map{
+			"podSecurityContext":       runtimeDefaultSeccomp(),
 			"secure":                   pulumi.Bool(true),
 			"authMode":                 pulumi.String(authMode),
 			"extraArgs":                pulumi.ToStringArray([]string{managed}),
@@ -275,13 +282,20 @@ func (c chartSource) ref() (chart, repository string) {
 // newArgoRelease installs one of the official Argo charts, pinned, into a namespace of its own
 // that the release depends on. Atomic: a failed install or upgrade rolls back instead of leaving
 // a half-upgraded controller.
-func newArgoRelease(ctx *pulumi.Context, parent pulumi.Resource, name, namespace, release string, chart chartSource, values pulumi.Map, opts ...pulumi.ResourceOption) (*HelmRelease, error) {
-	ns, err := NewNamespace(ctx, name+"-namespace", namespace, pulumi.Parent(parent))
+func newArgoRelease(ctx *pulumi.Context, parent pulumi.Resource, name, namespace, podSecurity, release string, chart chartSource, values pulumi.Map, opts ...pulumi.ResourceOption) (*HelmRelease, *corev1.Namespace, error) {
+	ns, err := NewNamespace(ctx, name+"-namespace", namespace, podSecurity, pulumi.Parent(parent))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return newHelmRelease(ctx, name, helmReleaseArgs{
+	r, err := newHelmRelease(ctx, name, helmReleaseArgs{
 		Name: release, Namespace: namespaceName(ns), Chart: chart, Values: values,
 		Atomic: true, CleanupOnFail: true, Timeout: 600,
 	}, append(opts, pulumi.Parent(parent))...)
+	return r, ns, err
+}
+
+// runtimeDefaultSeccomp is a pod security context with the container runtime's default seccomp
+// profile, which Pod Security "restricted" requires.
+func runtimeDefaultSeccomp() pulumi.Map {
+	return pulumi.Map{"seccompProfile": pulumi.Map{"type": pulumi.String("RuntimeDefault")}}
 }

@@ -47,6 +47,8 @@ type ArgoEvents struct {
 	pulumi.ResourceState
 
 	Events metaflowconfig.Events
+	// NamespaceResource is the controller's namespace.
+	NamespaceResource *corev1.Namespace
 }
 
 // NewArgoEvents declares Argo Events.
@@ -72,12 +74,13 @@ func NewArgoEvents(ctx *pulumi.Context, name string, args *ArgoEventsArgs, opts 
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
-	release, err := newArgoRelease(ctx, c, name, args.Namespace, ArgoEventsReleaseName,
+	release, eventsNS, err := newArgoRelease(ctx, c, name, args.Namespace, argoEventsPodSecurity, ArgoEventsReleaseName,
 		chartSource{Chart: "argo-events", Repository: args.ChartRepository, Version: args.ChartVersion},
 		ArgoEventsValues(tasksNS))
 	if err != nil {
 		return nil, err
 	}
+	c.NamespaceResource = eventsNS
 	ns := pulumi.String(tasksNS)
 	// With rbac.namespaced the chart binds the controller only in its own namespace; this Role
 	// gives it the task namespace, where the EventBus, EventSource and sensors live.
@@ -177,15 +180,34 @@ func NewArgoEvents(ctx *pulumi.Context, name string, args *ArgoEventsArgs, opts 
 // version (configs.jetstream.versions in its values.yaml), which the chart tier of tests/k8sapi
 // checks holds the stack's JetStream version.
 func ArgoEventsValues(tasksNamespace string) pulumi.Map {
+	pod := runtimeDefaultSeccomp()
+	// The namespace enforces Pod Security "restricted". The chart sets no security context, and
+	// the image has no USER (argo-events v1.9.10 Dockerfile: FROM scratch); upstream's own
+	// manifest runs the controller as runAsNonRoot with runAsUser 9731
+	// (manifests/base/controller-manager/controller-manager-deployment.yaml:16-18), and the
+	// chart's values.yaml suggests exactly these pod and container settings in its comments.
+	pod["runAsNonRoot"] = pulumi.Bool(true)
+	pod["runAsUser"] = pulumi.Int(EventsControllerUID)
 	return pulumi.Map{
-		"controller": pulumi.Map{"rbac": pulumi.Map{
-			// Role/RoleBinding in the release namespace and --namespaced, instead of a ClusterRole.
-			"namespaced": pulumi.Bool(true),
-			// --managed-namespace: the namespace the controller manages.
-			"managedNamespace": pulumi.String(tasksNamespace),
-		}},
+		"global": pulumi.Map{"securityContext": pod},
+		"controller": pulumi.Map{
+			"rbac": pulumi.Map{
+				// Role/RoleBinding in the release namespace and --namespaced, instead of a ClusterRole.
+				"namespaced": pulumi.Bool(true),
+				// --managed-namespace: the namespace the controller manages.
+				"managedNamespace": pulumi.String(tasksNamespace),
+			},
+			"containerSecurityContext": pulumi.Map{
+				"allowPrivilegeEscalation": pulumi.Bool(false),
+				"capabilities":             pulumi.Map{"drop": pulumi.ToStringArray([]string{"ALL"})},
+				"readOnlyRootFilesystem":   pulumi.Bool(true),
+			},
+		},
 	}
 }
+
+// EventsControllerUID is the user upstream's manifest runs the events controller as.
+const EventsControllerUID = 9731
 
 // argoEventsControllerTaskRules are the rules the argo-events chart gives its controller
 // (templates/argo-events-controller/rbac.yaml at 2.4.22), for the task namespace, without the

@@ -62,9 +62,15 @@ func NewGPUDevicePlugin(ctx *pulumi.Context, name string, args *GPUDevicePluginA
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 						// As NVIDIA's manifest at the tag: no resources (none are published for it)
 						// and the same container security (images.Table).
-						Name:            pulumi.String("nvidia-device-plugin"),
-						Image:           pulumi.String(images.DevicePluginImage),
-						SecurityContext: containerSecurity(),
+						Name:  pulumi.String("nvidia-device-plugin"),
+						Image: pulumi.String(images.DevicePluginImage),
+						// NVIDIA's manifest: no privilege escalation, every capability dropped; its
+						// root filesystem stays writable as there (what the plugin writes beside its
+						// socket is not read here, and no GPU node exists to prove it).
+						SecurityContext: &corev1.SecurityContextArgs{
+							AllowPrivilegeEscalation: pulumi.Bool(false),
+							Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.ToStringArray([]string{"ALL"})},
+						},
 						VolumeMounts: corev1.VolumeMountArray{&corev1.VolumeMountArgs{
 							Name: pulumi.String("device-plugin"), MountPath: pulumi.String(images.DevicePluginDir),
 						}},

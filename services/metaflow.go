@@ -75,6 +75,8 @@ type Metaflow struct {
 	Metadata  metaflowconfig.Endpoint
 	UIBackend metaflowconfig.Endpoint
 	UI        metaflowconfig.Endpoint
+	// NamespaceResource is the services' namespace.
+	NamespaceResource *corev1.Namespace
 }
 
 // MigrationJobName names the migration Job after the image, so a new image is a new Job that
@@ -104,11 +106,12 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
-	namespace, err := NewNamespace(ctx, name+"-namespace", args.Namespace, parent)
+	namespace, err := NewNamespace(ctx, name+"-namespace", args.Namespace, servicesPodSecurity, parent)
 	if err != nil {
 		return nil, err
 	}
 	ns := namespaceName(namespace)
+	c.NamespaceResource = namespace
 
 	account, err := corev1.NewServiceAccount(ctx, name+"-service-account", &corev1.ServiceAccountArgs{
 		Metadata: &metav1.ObjectMetaArgs{
@@ -194,7 +197,8 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 						ImagePullPolicy: pulumi.String("IfNotPresent"),
 						Command:         pulumi.ToStringArray(stopOnTerm("TERM", images.MetadataPython, images.MigrationScript)),
 						Env:             dbEnv,
-						Resources:       resources{cpu: "100m", memory: "256Mi", memoryLimit: "512Mi"}.args(),
+						// A run of goose against the database: a limit only slows it down.
+						Resources:       resources{cpu: "100m", cpuLimit: "500m", memory: "256Mi", memoryLimit: "512Mi"}.args(),
 						SecurityContext: containerSecurity(),
 					}},
 				},
@@ -212,9 +216,11 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		command: stopOnTerm("TERM", images.MetadataPython, "-m", images.MetadataServerModule),
 		port:    MetadataPort, probePath: images.PingPath, livenessDelay: 30,
 		replicas: args.Replicas, serviceAccount: ServicesAccountName,
-		env:       dbEnv,
-		after:     []pulumi.Resource{migrations, dbSecret, account},
-		resources: resources{cpu: "250m", memory: "512Mi", memoryLimit: "1Gi"},
+		env:   dbEnv,
+		after: []pulumi.Resource{migrations, dbSecret, account},
+		// One asyncio process (package images): it cannot use more than one CPU, so a limit of
+		// one throttles nothing it could use.
+		resources: resources{cpu: "250m", cpuLimit: "1", memory: "512Mi", memoryLimit: "1Gi"},
 	}, parent); err != nil {
 		return nil, err
 	}
@@ -233,6 +239,8 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		&corev1.EnvVarArgs{Name: pulumi.String("METAFLOW_DEFAULT_METADATA"), Value: pulumi.String("service")},
 		// The browser calls the backend from the UI's origin; allow exactly that origin.
 		&corev1.EnvVarArgs{Name: pulumi.String("ORIGIN_TO_ALLOW_CORS_FROM"), Value: pulumi.String(fmt.Sprintf("http://localhost:%d", UIStaticPort))},
+		// Its temporary artifact downloads go to the writable /tmp, not the read-only WORKDIR.
+		&corev1.EnvVarArgs{Name: pulumi.String(images.UIBackendArtifactTempEnv), Value: pulumi.String(images.UIBackendArtifactTempDir)},
 	}, dbEnv...)
 	backendEnv = append(backendEnv, plainEnv("METAFLOW_SERVICE_URL", c.Metadata.InternalURL())...)
 	if _, err := newWebWorkload(ctx, webWorkload{
@@ -243,10 +251,13 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		port:    UIBackendPort, probePath: uiBackendPathPrefix + images.PingPath, livenessDelay: 60,
 		replicas: args.Replicas, serviceAccount: UIBackendAccountName,
 		podLabels: args.UIBackendAzure.PodLabels(), podAnnotations: args.UIBackendAzure.podAnnotations(),
-		env:       backendEnv,
-		envFrom:   backendEnvFrom,
-		after:     append(backendAfter, migrations),
-		resources: resources{cpu: "250m", memory: "1Gi", memoryLimit: "2Gi"},
+		env:      backendEnv,
+		envFrom:  backendEnvFrom,
+		after:    append(backendAfter, migrations),
+		writable: images.UIBackendWritablePaths,
+		// Its cache server runs worker processes that load artifacts; two CPUs serve a team's
+		// UI while leaving the system pool's nodes (4 vCPUs by default) to the rest.
+		resources: resources{cpu: "250m", cpuLimit: "2", memory: "1Gi", memoryLimit: "2Gi"},
 	}, parent); err != nil {
 		return nil, err
 	}
@@ -260,9 +271,11 @@ func NewMetaflow(ctx *pulumi.Context, name string, args *MetaflowArgs, opts ...p
 		// nginx's root master chowns its temp directories to its worker user and switches to
 		// it; nothing else. Its STOPSIGNAL (SIGQUIT) and SIGTERM both stop it promptly.
 		capabilities: images.UICapabilities,
+		writable:     images.UIWritablePaths,
 		env:          plainEnv(images.UIServiceEnv, c.UIBackend.LocalURL()),
 		after:        []pulumi.Resource{account},
-		resources:    resources{cpu: "50m", memory: "128Mi", memoryLimit: "256Mi"},
+		// Static files for a team's browsers.
+		resources: resources{cpu: "50m", cpuLimit: "250m", memory: "128Mi", memoryLimit: "256Mi"},
 	}, parent); err != nil {
 		return nil, err
 	}

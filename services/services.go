@@ -96,13 +96,17 @@ func NewProvider(ctx *pulumi.Context, name string, kubeconfig, clusterID pulumi.
 	}, opts...)
 }
 
-// NewNamespace declares a namespace. Objects in it take their namespace from its output, so
-// they depend on it and are created after it.
-func NewNamespace(ctx *pulumi.Context, name, namespace string, opts ...pulumi.ResourceOption) (*corev1.Namespace, error) {
+// NewNamespace declares a namespace whose pods the API server holds to a Pod Security level
+// (podsecurity.go). Objects in it take their namespace from its output, so they depend on it and
+// are created after it.
+func NewNamespace(ctx *pulumi.Context, name, namespace, podSecurity string, opts ...pulumi.ResourceOption) (*corev1.Namespace, error) {
+	if podSecurity != PodSecurityRestricted && podSecurity != PodSecurityBaseline {
+		return nil, fmt.Errorf("internal-error: namespace %s: Pod Security level %q", namespace, podSecurity)
+	}
 	return corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:   pulumi.String(namespace),
-			Labels: pulumi.ToStringMap(labels(namespace, "")),
+			Labels: pulumi.ToStringMap(withLabels(labels(namespace, ""), map[string]string{PodSecurityEnforceLabel: podSecurity})),
 		},
 	}, opts...)
 }

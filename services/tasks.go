@@ -84,7 +84,7 @@ func NewTasks(ctx *pulumi.Context, name string, args *TasksArgs, opts ...pulumi.
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
-	namespace, err := NewNamespace(ctx, name+"-namespace", args.Namespace, parent)
+	namespace, err := NewNamespace(ctx, name+"-namespace", args.Namespace, tasksPodSecurity, parent)
 	if err != nil {
 		return nil, err
 	}

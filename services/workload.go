@@ -1,6 +1,8 @@
 package services
 
 import (
+	"fmt"
+
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -10,17 +12,31 @@ import (
 	"metaflow-azure/internal/dbpool"
 )
 
-// resources are a container's requests and memory limit. No CPU limit: throttling a Python
-// web server hurts latency more than a noisy neighbour does.
+// resources are a container's requests and limits. Each CPU limit is chosen to throttle only
+// what the process could not use well anyway (the reason is beside each workload): it bounds
+// what one runaway pod takes from the system pool it shares with the cluster's add-ons.
 type resources struct {
-	cpu, memory, memoryLimit string
+	cpu, cpuLimit, memory, memoryLimit string
 }
 
 func (r resources) args() *corev1.ResourceRequirementsArgs {
 	return &corev1.ResourceRequirementsArgs{
 		Requests: pulumi.StringMap{"cpu": pulumi.String(r.cpu), "memory": pulumi.String(r.memory)},
-		Limits:   pulumi.StringMap{"memory": pulumi.String(r.memoryLimit)},
+		Limits:   pulumi.StringMap{"cpu": pulumi.String(r.cpuLimit), "memory": pulumi.String(r.memoryLimit)},
 	}
+}
+
+// writableVolumes are an emptyDir per path a container writes to: with a read-only root
+// filesystem, these are the only places it can write (package images lists them per image).
+func writableVolumes(paths []string) (corev1.VolumeArray, corev1.VolumeMountArray) {
+	var volumes corev1.VolumeArray
+	var mounts corev1.VolumeMountArray
+	for i, p := range paths {
+		name := fmt.Sprintf("writable-%d", i)
+		volumes = append(volumes, &corev1.VolumeArgs{Name: pulumi.String(name), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}})
+		mounts = append(mounts, &corev1.VolumeMountArgs{Name: pulumi.String(name), MountPath: pulumi.String(p)})
+	}
+	return volumes, mounts
 }
 
 // webWorkload is an HTTP service: a Deployment, a ClusterIP Service selecting its pods and a
@@ -46,6 +62,9 @@ type webWorkload struct {
 	podAnnotations pulumi.StringMap
 	// capabilities are added back after dropping ALL: only what the image's process needs.
 	capabilities []string
+	// writable are the paths the container writes to (emptyDirs); the rest of its root
+	// filesystem is read-only.
+	writable []string
 	// after are what the Deployment (only) must wait for, e.g. the migrations.
 	after     []pulumi.Resource
 	env       corev1.EnvVarArray
@@ -59,9 +78,10 @@ type webResources struct {
 }
 
 // containerSecurity is what every container of the stack runs with: no privilege escalation,
-// every capability dropped and only those named added back. The Metaflow images run as root
-// (package images), so runAsNonRoot cannot be forced. The runtime tier (tests/runtime) runs each
-// image's process under exactly this context.
+// every capability dropped and only those named added back, and a read-only root filesystem
+// (each writes only to its emptyDirs). The Metaflow images run as root (package images), so
+// runAsNonRoot cannot be forced. The runtime tier (tests/runtime) runs each image's process under
+// exactly this context.
 func containerSecurity(add ...string) *corev1.SecurityContextArgs {
 	caps := &corev1.CapabilitiesArgs{Drop: pulumi.ToStringArray([]string{"ALL"})}
 	if len(add) > 0 {
@@ -70,6 +90,7 @@ func containerSecurity(add ...string) *corev1.SecurityContextArgs {
 	return &corev1.SecurityContextArgs{
 		AllowPrivilegeEscalation: pulumi.Bool(false),
 		Capabilities:             caps,
+		ReadOnlyRootFilesystem:   pulumi.Bool(true),
 	}
 }
 
@@ -109,6 +130,7 @@ func newWebWorkload(ctx *pulumi.Context, w webWorkload, opts ...pulumi.ResourceO
 			Labels:    pulumi.ToStringMap(labels(w.name, w.component)),
 		}
 	}
+	volumes, mounts := writableVolumes(w.writable)
 	deployment, err := appsv1.NewDeployment(ctx, w.name, &appsv1.DeploymentArgs{
 		Metadata: meta(),
 		Spec: &appsv1.DeploymentSpecArgs{
@@ -137,8 +159,10 @@ func newWebWorkload(ctx *pulumi.Context, w webWorkload, opts ...pulumi.ResourceO
 						WhenUnsatisfiable: pulumi.String("ScheduleAnyway"),
 						LabelSelector:     &metav1.LabelSelectorArgs{MatchLabels: selector},
 					}},
+					Volumes: volumes,
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 						Name:            pulumi.String(w.name),
+						VolumeMounts:    mounts,
 						Image:           pulumi.String(w.image),
 						ImagePullPolicy: pulumi.String("IfNotPresent"),
 						Command:         pulumi.ToStringArray(w.command),

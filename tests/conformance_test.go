@@ -246,10 +246,14 @@ func TestChangesAzureCannotApplyAreRefused(t *testing.T) {
 			older[k] = v
 		}
 	}
-	if _, err := runWithPrevious("prod", map[string]any{"appliedSettings": older}); err == nil || !strings.Contains(err.Error(), "keep identity.clientSecret: true") {
+	// Its cluster also predates Cilium: it keeps Azure's dataplane (aks.networkDataplane:
+	// azure) until it is moved outside the stack (TestMovingADeployedClusterToCilium).
+	delete(older, "networkDataplane")
+	azureCluster := func(f *fakeazure.Azure) { f.SetDeployedCluster("", "") }
+	if _, err := runDeployed("prod", map[string]any{"appliedSettings": older}, azureCluster, "aks.networkDataplane=azure"); err == nil || !strings.Contains(err.Error(), "keep identity.clientSecret: true") {
 		t.Errorf("upgrading a protected stack from the client secret: %v; want the two-step way", err)
 	}
-	if _, err := runWithPrevious("prod", map[string]any{"appliedSettings": older}, "protectData=false"); err != nil {
+	if _, err := runDeployed("prod", map[string]any{"appliedSettings": older}, azureCluster, "protectData=false", "aks.networkDataplane=azure"); err != nil {
 		t.Errorf("the first step of that upgrade (protectData: false) was refused: %v", err)
 	}
 }

@@ -41,6 +41,11 @@ func tryStack(name string, overrides ...string) (*stack, error) {
 
 // runWithPrevious runs the stack as if it had been deployed before with these stack outputs.
 func runWithPrevious(name string, previous map[string]any, overrides ...string) (*stack, error) {
+	return runDeployed(name, previous, nil, overrides...)
+}
+
+// runDeployed is runWithPrevious with the fake Azure set up first (what exists in Azure).
+func runDeployed(name string, previous map[string]any, setup func(*fakeazure.Azure), overrides ...string) (*stack, error) {
 	cfg, err := stackconfig.Load("..", name)
 	if err != nil {
 		return nil, err
@@ -54,6 +59,9 @@ func runWithPrevious(name string, previous map[string]any, overrides ...string) 
 	fake := fakeazure.New(cfg.Project, cfg.Stack)
 	if previous != nil {
 		fake.SetPreviousOutputs(previous)
+	}
+	if setup != nil {
+		setup(fake)
 	}
 	outputs, err := fake.RunDeclare(cfg.Values, func(ctx *pulumi.Context) (pulumi.Map, error) {
 		return program.Declare(ctx, cfg.Values)

@@ -402,6 +402,8 @@ func plain(v any) any {
 		return string(v)
 	case pulumi.Bool:
 		return bool(v)
+	case pulumi.Int:
+		return float64(v) // Helm's values are JSON: every number is a float64
 	default:
 		panic(fmt.Sprintf("plain: %T", v))
 	}

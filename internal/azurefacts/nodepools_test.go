@@ -1,8 +1,10 @@
 package azurefacts
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestGPUSeriesCiteTheirPages: every series names Microsoft's page it was read from, has sizes
@@ -50,5 +52,25 @@ func TestSpotFactsAgree(t *testing.T) {
 		if !strings.Contains(src, "MicrosoftDocs/") || !strings.Contains(src, " @ ") {
 			t.Errorf("source %q names no Microsoft repository at a commit", src)
 		}
+	}
+}
+
+// TestEverySupportedMinorHasACiliumVersion: new clusters run Azure CNI powered by Cilium, so
+// every Kubernetes minor a stack may be created with must be in Microsoft's Cilium table.
+func TestEverySupportedMinorHasACiliumVersion(t *testing.T) {
+	t.Parallel()
+	day := time.Date(2026, time.December, 4, 0, 0, 0, 0, time.UTC)
+	minors := SupportedKubernetesMinors(day)
+	if len(minors) == 0 {
+		t.Fatal("no supported minor")
+	}
+	for _, m := range minors {
+		minor, _ := strconv.Atoi(strings.TrimPrefix(m, "1."))
+		if v, ok := CiliumMinimumVersion(minor); !ok || !strings.HasPrefix(v, "1.") {
+			t.Errorf("Kubernetes %s has no Cilium version in %s", m, CiliumSource)
+		}
+	}
+	if _, ok := CiliumMinimumVersion(37); ok {
+		t.Error("1.37 (preview) is not in Microsoft's table")
 	}
 }

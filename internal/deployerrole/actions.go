@@ -66,6 +66,17 @@ var azureTokens = map[string]azureToken{
 		{privateDNSOperationResult, "read the result of the link's asynchronous create and delete"},
 	}},
 
+	// storage.networkAccess: private. Actions from Microsoft's "Azure RBAC permissions for Azure
+	// Private Link" (MicrosoftDocs/azure-docs @ 0799a303 articles/private-link/rbac-permissions.md).
+	"azure-native:network:PrivateEndpoint": {resource: "Microsoft.Network/privateEndpoints", extra: []extraAction{
+		{subnetJoin, "the endpoint's network interface joins the private endpoint subnet"},
+		{"Microsoft.Network/locations/availablePrivateEndpointTypes/read", "reading the resource types a private endpoint can connect to"},
+		{"Microsoft.Storage/storageAccounts/privateEndpointConnectionsApproval/action", "the connection to our own storage account is approved automatically only with this on the account"},
+	}},
+	"azure-native:network:PrivateDnsZoneGroup": {resource: "Microsoft.Network/privateEndpoints/privateDnsZoneGroups", extra: []extraAction{
+		{"Microsoft.Network/privateDnsZones/join/action", "the zone group writes the account's record into our private DNS zone (a linked access check, as for PostgreSQL's private access)"},
+	}},
+
 	"azure-native:storage:StorageAccount": {resource: "Microsoft.Storage/storageAccounts"},
 	"azure-native:storage:BlobServiceProperties": {
 		resource: "Microsoft.Storage/storageAccounts/blobServices",
@@ -119,6 +130,10 @@ var azureTokens = map[string]azureToken{
 	// Functions (invokes) the program calls.
 	"azure-native:containerservice/v20241001:listManagedClusterUserCredentials": {extra: []extraAction{
 		{"Microsoft.ContainerService/managedClusters/listClusterUserCredential/action", "the Kubernetes provider's kubeconfig comes from the cluster-user credentials (a POST)"},
+	}},
+	// Only when a deployed stack moves to Cilium: the program reads the cluster's dataplane.
+	"azure-native:containerservice/v20241001:getManagedCluster": {extra: []extraAction{
+		{"Microsoft.ContainerService/managedClusters/read", "read a deployed cluster's network dataplane before letting the stack move to Cilium"},
 	}},
 	"azure-native:authorization:getClientConfig": {none: "reads the signed-in identity from its token; no ARM request"},
 	"azure-native:authorization:getClientToken":  {none: "asks Microsoft Entra ID for a token for AKS (aks.kubeLogin token); no ARM request"},

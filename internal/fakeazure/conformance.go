@@ -94,6 +94,14 @@ func (a *Azure) Conform(typ, name string, in resource.PropertyMap) []ARMError {
 	region, known := azurefacts.LookupRegion(str(in, "location"))
 	resourceType := typ[strings.LastIndex(typ, ":")+1:]
 	switch resourceType {
+	case "ManagedCluster":
+		// networkPolicy cilium "requires networkDataplane to be 'cilium'" (azure-native
+		// containerservice v20241001 pulumiEnums.go:3555, the enum's description in the REST
+		// API spec). The code is the fake's own: the sources read do not give ARM's.
+		profile := objectOf(in, "networkProfile")
+		if str(profile, "networkPolicy") == azurefacts.NetworkPolicyCilium && str(profile, "networkDataplane") != azurefacts.NetworkDataplaneCilium {
+			refuse("CiliumPolicyNeedsCiliumDataplane", "networkProfile.networkPolicy", "networkPolicy cilium requires networkDataplane cilium, not %q", str(profile, "networkDataplane"))
+		}
 	case "RoleAssignment":
 		conformRoleAssignment(in, refuse)
 		// azure-native sends principalType "User" when none is given.

@@ -84,6 +84,22 @@ type Azure struct {
 	// access, when set, makes the fake's clusters reachable: kubeconfigs name its server and
 	// carry its credentials, and Entra tokens are its tokens (see ClusterAccess).
 	access ClusterAccess
+	// deployed are AKS clusters that exist in Azure before the run (by name), with the
+	// networkDataplane Azure reports for each: what a cluster changed outside the stack looks
+	// like to the program's reads.
+	deployed map[string]string
+}
+
+// SetDeployedCluster makes a cluster exist in Azure with a network dataplane ("" reports none,
+// as AKS does for a cluster created without one), for getManagedCluster; an empty name stands
+// for any cluster the program asks about.
+func (a *Azure) SetDeployedCluster(name, dataplane string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.deployed == nil {
+		a.deployed = map[string]string{}
+	}
+	a.deployed[name] = dataplane
 }
 
 // ClusterAccess stands for a real API server behind the fake's AKS clusters, for runs through
@@ -334,6 +350,23 @@ func (a *Azure) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 			token = access.AccessToken(audience)
 		}
 		return resource.PropertyMap{"token": resource.NewStringProperty(token)}, nil
+	case "azure-native:containerservice/v20241001:getManagedCluster":
+		cluster := str(args.Args, "resourceName")
+		a.mu.Lock()
+		dataplane, ok := a.deployed[cluster]
+		if !ok {
+			dataplane, ok = a.deployed[""]
+		}
+		a.mu.Unlock()
+		if !ok {
+			return nil, fmt.Errorf("fakeazure: getManagedCluster: ResourceNotFound: managed cluster %q in resource group %q was not found", cluster, str(args.Args, "resourceGroupName"))
+		}
+		profile := resource.PropertyMap{"networkPlugin": resource.NewStringProperty("azure"), "networkPluginMode": resource.NewStringProperty("overlay")}
+		if dataplane != "" {
+			profile["networkDataplane"] = resource.NewStringProperty(dataplane)
+			profile["networkPolicy"] = resource.NewStringProperty(dataplane)
+		}
+		return resource.PropertyMap{"name": resource.NewStringProperty(cluster), "networkProfile": resource.NewObjectProperty(profile)}, nil
 	case "azure-native:containerservice/v20241001:listManagedClusterUserCredentials":
 		rg, cluster := str(args.Args, "resourceGroupName"), str(args.Args, "resourceName")
 		if rg == "" || cluster == "" {

@@ -51,6 +51,21 @@ func fill(typ, name string, in, out resource.PropertyMap) (string, error) {
 		set("name", str(in, "subnetName"))
 		return fmt.Sprintf("%s/providers/Microsoft.Network/virtualNetworks/%s/subnets/%s", rgID(), str(in, "virtualNetworkName"), str(in, "subnetName")), nil
 
+	case "azure-native:network:PrivateEndpoint":
+		if err := need("resourceGroupName", "privateEndpointName", "subnet", "privateLinkServiceConnections"); err != nil {
+			return "", err
+		}
+		set("name", str(in, "privateEndpointName"))
+		set("provisioningState", "Succeeded")
+		return rgID() + "/providers/Microsoft.Network/privateEndpoints/" + str(in, "privateEndpointName"), nil
+
+	case "azure-native:network:PrivateDnsZoneGroup":
+		if err := need("resourceGroupName", "privateEndpointName", "privateDnsZoneGroupName", "privateDnsZoneConfigs"); err != nil {
+			return "", err
+		}
+		set("name", str(in, "privateDnsZoneGroupName"))
+		return fmt.Sprintf("%s/providers/Microsoft.Network/privateEndpoints/%s/privateDnsZoneGroups/%s", rgID(), str(in, "privateEndpointName"), str(in, "privateDnsZoneGroupName")), nil
+
 	case "azure-native:network:PrivateZone":
 		if err := need("resourceGroupName", "privateZoneName"); err != nil {
 			return "", err

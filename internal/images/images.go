@@ -26,6 +26,9 @@ const (
 	// The UI image is built FROM the unpinned `nginx` tag; this is the newest snapshot of its
 	// source that could be read here (nginx 1.27.4), not necessarily the one v1.3.14 was built on.
 	dockerNginx = "nginxinc/docker-nginx@b430becb8f0f6b8d69e68cc73a82ea2873c38639 (2025-02-14)"
+	// The image installs metaflow>=2.11.4 unpinned; 2.19.34 is the newest release before the
+	// v2.5.1 commit (../shared/upstream/README.md).
+	metaflowInUIBackend = "Netflix/metaflow@2.19.34 (5cdcc708e8d69d61a9ab73f8002c4596105b0278)"
 )
 
 // The metadata service image (metadata service, UI backend and migrations).
@@ -96,6 +99,33 @@ const (
 	UIStopSignal = "SIGQUIT"
 )
 
+// What the images write at run time, so their root filesystems can be read-only with a
+// writable emptyDir at exactly these paths (proven by the runtime tier, tests/runtime, which
+// also shows each of them is needed).
+var (
+	// UIWritablePaths: the entrypoint renders the server block into /etc/nginx/conf.d and,
+	// finding it not writable, serves nginx's default site instead ("ERROR: ... is not
+	// writable", docker-nginx entrypoint/20-envsubst-on-templates.sh:34-44); the master writes
+	// its pid to /var/run/nginx.pid (the image's nginx.conf, as docker-nginx
+	// .test/tests/modules/nginx.conf.sme:9 copies it) and creates its temp directories under
+	// /var/cache/nginx.
+	UIWritablePaths = []string{"/etc/nginx/conf.d", "/var/cache/nginx", "/var/run"}
+	// UIBackendWritablePaths: the cache server keeps its objects in ./cache_data under the
+	// WORKDIR (cache_server.py:366) and the card cache in /tmp (card_cache_manager.py:30).
+	UIBackendWritablePaths = []string{MetadataWorkdir + "/cache_data", "/tmp"}
+)
+
+// UIBackendArtifactTempEnv moves the Metaflow client's temporary artifact downloads inside the
+// UI backend from the working directory (metaflow 2.19.34, the UI backend's Metaflow:
+// metaflow_config.py:241 ARTIFACT_LOCALROOT defaults to os.getcwd(), read from
+// METAFLOW_ARTIFACT_LOCALROOT by from_conf, metaflow_config_funcs.py:108; the Azure datastore
+// makes its temporary directories there, plugins/datastores/azure_storage.py:263,378) to /tmp,
+// which is writable; /root holds the code and stays read-only.
+const (
+	UIBackendArtifactTempEnv = "METAFLOW_ARTIFACT_LOCALROOT"
+	UIBackendArtifactTempDir = "/tmp"
+)
+
 // UICapabilities are the Linux capabilities nginx's root master needs once ALL are dropped:
 // chown its temp directories to the worker user, then setgid/setuid to it. Proven by the
 // runtime tier (tests/runtime), which also shows that dropping any one of them fails.
@@ -157,4 +187,7 @@ var Table = []Fact{
 	{DevicePluginImage, "mounts hostPath /var/lib/kubelet/device-plugins (type Directory) at the same path; priorityClassName system-node-critical; allowPrivilegeEscalation false, capabilities drop ALL", nvidiaDevicePlugin + " deployments/static/nvidia-device-plugin.yml:39,46-56"},
 	{DevicePluginImage, "FAIL_ON_INIT_ERROR defaults to true (fail on an initialisation error); false only blocks, for nodes without GPUs", nvidiaDevicePlugin + " README.md:211,255-263"},
 	{UIImage, "nginx: worker user nginx uid 101; ENTRYPOINT /docker-entrypoint.sh (envsubst of templates); CMD nginx -g 'daemon off;'; STOPSIGNAL SIGQUIT; error log to stderr", dockerNginx + " mainline/debian/Dockerfile:18-19,130,139-145"},
+	{UIImage, "entrypoint renders templates into /etc/nginx/conf.d and skips them when it is not writable; the image's nginx.conf writes the pid to /var/run/nginx.pid", dockerNginx + " entrypoint/20-envsubst-on-templates.sh:34-44; .test/tests/modules/nginx.conf.sme:9"},
+	{MetadataImage, "the UI backend's Metaflow client makes temporary artifact directories in ARTIFACT_LOCALROOT, the working directory unless METAFLOW_ARTIFACT_LOCALROOT says otherwise", metaflowInUIBackend + " metaflow/metaflow_config.py:241; metaflow/metaflow_config_funcs.py:108; metaflow/plugins/datastores/azure_storage.py:263,378"},
+	{MetadataImage, "the metadata service is one asyncio process (one event loop, no workers)", metaflowService + " services/metadata_service/server.py:44-59"},
 }

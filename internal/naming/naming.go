@@ -24,8 +24,11 @@ const (
 	abbrRegistry       = "cr"
 	abbrIdentity       = "id"
 	abbrDNSLink        = "vnetlink"
-	abbrWorkspace      = "log"
-	abbrActionGroup    = "ag"
+	// abbrPrivateEndpoint: CAF resource-abbreviations.md, "Private endpoint |
+	// Microsoft.Network/privateEndpoints | pep".
+	abbrPrivateEndpoint = "pep"
+	abbrWorkspace       = "log"
+	abbrActionGroup     = "ag"
 	// Budgets have no CAF abbreviation; the word is short enough.
 	abbrBudget = "budget"
 	app        = "metaflow"
@@ -62,7 +65,12 @@ type Names struct {
 	PostgresSubnet    string
 	PostgresDNSZone   string
 	PostgresDNSLink   string
-	StorageAccount    string
+	// PrivateEndpointSubnet, BlobPrivateEndpoint and BlobDNSLink exist only with
+	// storage.networkAccess: private.
+	PrivateEndpointSubnet string
+	BlobPrivateEndpoint   string
+	BlobDNSLink           string
+	StorageAccount        string
 	// ContainerRegistry is globally unique like StorageAccount and built the same way.
 	ContainerRegistry  string
 	DatastoreContainer string
@@ -111,28 +119,31 @@ func For(in Input) (Names, error) {
 	}
 
 	n := Names{
-		Environment:        env,
-		ResourceGroup:      join(abbrResourceGroup, base, in.Location),
-		NodeResourceGroup:  join(abbrResourceGroup, base, in.Location, "aksnodes"),
-		VirtualNetwork:     join(abbrVirtualNetwork, base, in.Location),
-		AKSSubnet:          join(abbrSubnet, base, "aks"),
-		PostgresSubnet:     join(abbrSubnet, base, "psql"),
-		PostgresDNSZone:    join(abbrPostgres, base) + postgresZoneSuffix,
-		PostgresDNSLink:    join(abbrDNSLink, base),
-		StorageAccount:     abbrStorage + in.Prefix + envAlnum + hash,
-		ContainerRegistry:  abbrRegistry + in.Prefix + envAlnum + hash,
-		DatastoreContainer: app,
-		PostgresServer:     join(abbrPostgres, base, hash),
-		PostgresDatabase:   app,
-		PostgresAdminUser:  "metaflowadmin",
-		Cluster:            join(abbrCluster, base),
-		ClusterDNSPrefix:   join(abbrCluster, base),
-		ClusterIdentity:    join(abbrIdentity, base, "aks"),
-		TaskIdentity:       join(abbrIdentity, base, "tasks"),
-		UIIdentity:         join(abbrIdentity, base, "ui"),
-		SystemPool:         "system",
-		TaskPool:           "tasks",
-		Application:        fmt.Sprintf("Metaflow %s-%s workloads", in.Prefix, env),
+		Environment:           env,
+		ResourceGroup:         join(abbrResourceGroup, base, in.Location),
+		NodeResourceGroup:     join(abbrResourceGroup, base, in.Location, "aksnodes"),
+		VirtualNetwork:        join(abbrVirtualNetwork, base, in.Location),
+		AKSSubnet:             join(abbrSubnet, base, "aks"),
+		PostgresSubnet:        join(abbrSubnet, base, "psql"),
+		PostgresDNSZone:       join(abbrPostgres, base) + postgresZoneSuffix,
+		PostgresDNSLink:       join(abbrDNSLink, base),
+		PrivateEndpointSubnet: join(abbrSubnet, base, abbrPrivateEndpoint),
+		BlobPrivateEndpoint:   join(abbrPrivateEndpoint, base, "blob"),
+		BlobDNSLink:           join(abbrDNSLink, base, "blob"),
+		StorageAccount:        abbrStorage + in.Prefix + envAlnum + hash,
+		ContainerRegistry:     abbrRegistry + in.Prefix + envAlnum + hash,
+		DatastoreContainer:    app,
+		PostgresServer:        join(abbrPostgres, base, hash),
+		PostgresDatabase:      app,
+		PostgresAdminUser:     "metaflowadmin",
+		Cluster:               join(abbrCluster, base),
+		ClusterDNSPrefix:      join(abbrCluster, base),
+		ClusterIdentity:       join(abbrIdentity, base, "aks"),
+		TaskIdentity:          join(abbrIdentity, base, "tasks"),
+		UIIdentity:            join(abbrIdentity, base, "ui"),
+		SystemPool:            "system",
+		TaskPool:              "tasks",
+		Application:           fmt.Sprintf("Metaflow %s-%s workloads", in.Prefix, env),
 		// A workspace name is unique in its resource group only, so no hash is needed.
 		LogAnalyticsWorkspace: join(abbrWorkspace, base, in.Location),
 		ActionGroup:           join(abbrActionGroup, base),
@@ -189,6 +200,9 @@ func (n Names) validate() error {
 		{"PostgreSQL subnet", n.PostgresSubnet, subnetRule},
 		{"PostgreSQL private DNS zone", n.PostgresDNSZone, dnsZoneRule},
 		{"private DNS zone link", n.PostgresDNSLink, dnsLinkRule},
+		{"private endpoint subnet", n.PrivateEndpointSubnet, subnetRule},
+		{"blob private endpoint", n.BlobPrivateEndpoint, privateEndpointRule},
+		{"blob private DNS zone link", n.BlobDNSLink, dnsLinkRule},
 		{"storage account", n.StorageAccount, storageAccountRule},
 		{"container registry", n.ContainerRegistry, containerRegistryRule},
 		{"blob container", n.DatastoreContainer, containerRule},

@@ -37,6 +37,11 @@ var (
 		"DNS labels ending in .postgres.database.azure.com"}
 	dnsLinkRule = rule{1, 80, regexp.MustCompile(`^[A-Za-z0-9][-\w.]*\w$`),
 		"letters, digits, '_', '-' and '.', starting with a letter or digit and ending with a letter, digit or '_'"}
+	// Private endpoints: "2-64, Alphanumerics, underscores, periods, and hyphens. Start with
+	// alphanumeric. End alphanumeric or underscore." (azure-resource-manager
+	// resource-name-rules.md, Microsoft.Network privateEndpoints).
+	privateEndpointRule = rule{2, 64, regexp.MustCompile(`^[A-Za-z0-9][-\w.]*\w$`),
+		"letters, digits, '_', '-' and '.', starting with a letter or digit and ending with a letter, digit or '_'"}
 	storageAccountRule = rule{3, 24, regexp.MustCompile(`^[a-z0-9]+$`),
 		"lowercase letters and digits"}
 	// Container registries: 5–50 letters and digits (azurerm containers/validate/container_registry_name.go);

@@ -100,3 +100,12 @@ func declareDayTwo(ctx *pulumi.Context, s *settings.Settings, names naming.Names
 	}
 	return nil
 }
+
+// defenderWorkspace is the workspace the AKS Defender profile reports to: the stack's own, with
+// aks.defender (settings refuse aks.defender without monitoring.enabled); nil leaves it off.
+func defenderWorkspace(s *settings.Settings, mon *monitoring) pulumi.StringInput {
+	if !s.AKS.Defender {
+		return nil
+	}
+	return mon.workspaceID()
+}

@@ -129,7 +129,13 @@ func Declare(ctx *pulumi.Context, config map[string]string) (pulumi.Map, error) 
 			}
 		}
 	}
-	if err := transitions.Check(previous.Applied, applied); err != nil {
+	var live transitions.Deployed
+	if transitions.NeedsLiveDataplane(previous.Applied, applied) {
+		if live, err = deployedCluster(ctx, s); err != nil {
+			return nil, err
+		}
+	}
+	if err := transitions.Check(previous.Applied, applied, live); err != nil {
 		return nil, fmt.Errorf("changes Azure cannot apply to the deployed stack:\n%w", prefixed(ctx.Project(), err))
 	}
 	outputs, err := declare(ctx, s)
@@ -244,7 +250,26 @@ func appliedOutput(a transitions.Applied) pulumi.Map {
 		"deleteLocks":        pulumi.Bool(a.DeleteLocks),
 		"datastoreGrants":    pulumi.ToStringArray(a.DatastoreGrants),
 		"diagnostics":        pulumi.Bool(a.Diagnostics != nil && *a.Diagnostics),
+		"networkDataplane":   pulumi.String(a.NetworkDataplane),
 	}
+}
+
+// deployedCluster reads the deployed cluster's dataplane from Azure, for a stack that moves to
+// Cilium: only a cluster already moved outside the stack may (internal/transitions).
+func deployedCluster(ctx *pulumi.Context, s *settings.Settings) (transitions.Deployed, error) {
+	azure, err := authorization.GetClientConfig(ctx)
+	if err != nil {
+		return transitions.Deployed{}, fmt.Errorf("reading the Azure client config: %w", err)
+	}
+	names, err := naming.For(naming.Input{Prefix: s.NamePrefix, Stack: ctx.Stack(), Location: s.Location, SubscriptionID: azure.SubscriptionId})
+	if err != nil {
+		return transitions.Deployed{}, fmt.Errorf("deriving Azure names: %w", err)
+	}
+	dataplane, err := infra.ClusterDataplane(ctx, names.ResourceGroup, names.Cluster)
+	if err != nil {
+		return transitions.Deployed{}, err
+	}
+	return transitions.Deployed{LiveNetworkDataplane: dataplane, ResourceGroup: names.ResourceGroup, Cluster: names.Cluster}, nil
 }
 
 // hostConfig collects the stack config. The language host passes all of it in PULUMI_CONFIG, so
@@ -289,13 +314,18 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 	if err != nil {
 		return nil, fmt.Errorf("declaring the resource group: %w", err)
 	}
-	net, err := infra.NewNetwork(ctx, "network", &infra.NetworkArgs{
+	netArgs := &infra.NetworkArgs{
 		ResourceGroupName: rg.Name, Location: s.Location, Tags: tags,
 		VNetName: names.VirtualNetwork, VNetCIDR: s.Network.VNetCIDR,
 		AKSSubnetName: names.AKSSubnet, AKSSubnetCIDR: s.Network.AKSSubnetCIDR,
 		PostgresSubnetName: names.PostgresSubnet, PostgresSubnetCIDR: s.Network.PostgresSubnetCIDR,
 		PostgresDNSZoneName: names.PostgresDNSZone, PostgresDNSLinkName: names.PostgresDNSLink,
-	})
+		StorageServiceEndpoint: s.Storage.NetworkAccess == settings.StorageAccessAllowlist,
+	}
+	if s.Storage.NetworkAccess == settings.StorageAccessPrivate {
+		netArgs.PrivateEndpointSubnetName, netArgs.PrivateEndpointSubnetCIDR = names.PrivateEndpointSubnet, s.Network.PrivateEndpointSubnetCIDR
+	}
+	net, err := infra.NewNetwork(ctx, "network", netArgs)
 	if err != nil {
 		return nil, fmt.Errorf("declaring the network: %w", err)
 	}
@@ -303,7 +333,11 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 		ResourceGroupName: rg.Name, Location: s.Location, Tags: tags,
 		AccountName: names.StorageAccount, ContainerName: names.DatastoreContainer,
 		Replication: s.Storage.Replication, SoftDeleteDays: s.Storage.SoftDeleteDays,
-		ProtectData: s.ProtectData,
+		ProtectData:   s.ProtectData,
+		NetworkAccess: s.Storage.NetworkAccess, AllowedCIDRs: s.Storage.AllowedCidrs,
+		ClusterSubnetID:         net.AKSSubnetID.ToStringOutput(),
+		PrivateEndpointSubnetID: net.PrivateEndpointSubnetID, VNetID: net.VNetID.ToStringOutput(),
+		PrivateEndpointName: names.BlobPrivateEndpoint, PrivateDNSLinkName: names.BlobDNSLink,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("declaring the datastore: %w", err)
@@ -367,6 +401,10 @@ func declare(ctx *pulumi.Context, s *settings.Settings) (pulumi.Map, error) {
 		// Day-2 (issue 14).
 		NodeOSUpgradeChannel:         s.Maintenance.NodeOSChannel,
 		ContainerInsightsWorkspaceID: mon.workspaceID(),
+		// Security (issue 21).
+		NetworkDataplane:    s.AKS.NetworkDataplane,
+		AzurePolicy:         s.AKS.AzurePolicy,
+		DefenderWorkspaceID: defenderWorkspace(s, mon),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("declaring the AKS cluster: %w", err)
@@ -547,8 +585,10 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, pools []taskpo
 			return nil, fmt.Errorf("declaring the NVIDIA device plugin: %w", err)
 		}
 	}
+	var argo *services.Argo
+	var events *services.ArgoEvents
 	if s.Argo.Enabled {
-		argo, err := services.NewArgo(ctx, "argo", &services.ArgoArgs{
+		argo, err = services.NewArgo(ctx, "argo", &services.ArgoArgs{
 			Namespace: s.Argo.Namespace, ChartVersion: s.Argo.ChartVersion, ChartRepository: s.Argo.ChartRepository, AuthMode: s.Argo.AuthMode,
 			Tasks: tasks, BlobEndpoint: store.BlobEndpoint, Container: store.ContainerName,
 		}, onCluster)
@@ -557,7 +597,7 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, pools []taskpo
 		}
 		side.config.Argo = &argo.Server
 		if s.ArgoEvents.Enabled {
-			events, err := services.NewArgoEvents(ctx, "argo-events", &services.ArgoEventsArgs{
+			events, err = services.NewArgoEvents(ctx, "argo-events", &services.ArgoEventsArgs{
 				Namespace: s.ArgoEvents.Namespace, ChartVersion: s.ArgoEvents.ChartVersion, ChartRepository: s.ArgoEvents.ChartRepository,
 				JetStreamVersion: s.ArgoEvents.JetStreamVersion, Tasks: tasks, Argo: argo,
 			}, onCluster)
@@ -584,5 +624,29 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, pools []taskpo
 		return nil, fmt.Errorf("declaring the Metaflow services: %w", err)
 	}
 	side.config.Metadata, side.config.UIBackend, side.config.UI = mf.Metadata, mf.UIBackend, mf.UI
+
+	namespaces := map[string]services.NamespaceRef{
+		services.RoleServices: {Name: s.Metaflow.Namespace, Resource: mf.NamespaceResource},
+		services.RoleTasks:    {Name: s.Metaflow.TaskNamespace, Resource: tasks.NamespaceResource},
+	}
+	if argo != nil {
+		namespaces[services.RoleArgo] = services.NamespaceRef{Name: s.Argo.Namespace, Resource: argo.NamespaceResource}
+	}
+	if events != nil {
+		namespaces[services.RoleArgoEvents] = services.NamespaceRef{Name: s.ArgoEvents.Namespace, Resource: events.NamespaceResource}
+	}
+	if _, err := services.NewNetworkPolicies(ctx, "network-policies", &services.NetworkPoliciesArgs{
+		Namespaces: namespaces,
+		// Everything of the cluster's own: pods, services, nodes and the database. The private
+		// endpoint's subnet is not, so HTTPS reaches it as it reaches Blob Storage's public
+		// address.
+		ClusterCIDRs: []string{s.Network.PodCIDR, s.Network.ServiceCIDR, s.Network.AKSSubnetCIDR, s.Network.PostgresSubnetCIDR},
+		Flows: services.FlowsArgs{
+			Argo: argo != nil, ArgoEvents: events != nil,
+			PostgresSubnetCIDR: s.Network.PostgresSubnetCIDR, TaskInternetEgress: s.Metaflow.TaskInternetEgress,
+		},
+	}, onCluster); err != nil {
+		return nil, fmt.Errorf("declaring the network policies: %w", err)
+	}
 	return side, nil
 }

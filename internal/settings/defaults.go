@@ -33,6 +33,9 @@ func Defaults() Settings {
 			PostgresSubnetCIDR: "10.40.8.0/24",
 			PodCIDR:            "10.244.0.0/16",
 			ServiceCIDR:        "10.0.0.0/16",
+			// After the PostgreSQL subnet; a /28 holds the blob private endpoint with room to
+			// spare. Declared only with storage.networkAccess: private.
+			PrivateEndpointSubnetCIDR: "10.40.9.0/28",
 		},
 		AKS: AKS{
 			// The newest minor in AKS standard support (until June 2027, azurefacts); pinned so
@@ -49,6 +52,13 @@ func Defaults() Settings {
 			SystemPool: NodePool{VMSize: "Standard_D4ds_v5", MinCount: 2, MaxCount: 4},
 			// Tasks scale from zero: nothing runs, nothing is paid for.
 			TaskPool: NodePool{VMSize: "Standard_D8ds_v5", MinCount: 0, MaxCount: 10},
+			// Microsoft's recommended engine (use-network-policies.md), so the stack's
+			// NetworkPolicies are enforced; Azure Network Policy Manager is being retired.
+			NetworkDataplane: azurefacts.NetworkDataplaneCilium,
+			// Azure Policy can only audit a cluster whose add-on runs, and the benchmark expects it.
+			AzurePolicy: true,
+			// Off: Defender for Containers is a paid plan of the subscription.
+			Defender: false,
 		},
 		Postgres: Postgres{
 			// 16: the newest major the 2024-08-01 API lists, supported until November 2028.
@@ -62,6 +72,9 @@ func Defaults() Settings {
 			// Zone-redundant: survives a zone outage without a cross-region copy.
 			Replication:    "ZRS",
 			SoftDeleteDays: 14,
+			// Public, with Entra ID sign-in only (no keys, no anonymous access): laptops running
+			// flows read and write the datastore directly, from anywhere.
+			NetworkAccess: "public",
 		},
 		Identity: Identity{
 			// Six months: short enough that a leaked secret dies, long enough to rotate calmly.
@@ -76,6 +89,9 @@ func Defaults() Settings {
 			Namespace:     "metaflow",
 			// One namespace for tasks, workflows and events, so the Metaflow config needs no edits.
 			TaskNamespace: "metaflow-jobs",
+			// On: without metaflow.taskImage, Metaflow's default image installs the Azure SDK
+			// from PyPI at every task start.
+			TaskInternetEgress: true,
 		},
 		Registry: Registry{
 			// Off: a registry costs money every day and dev stacks can use public images.

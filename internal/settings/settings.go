@@ -92,6 +92,10 @@ type Network struct {
 	// ServiceCIDR is the Kubernetes service range: outside the VNet and pod range, `/12` to
 	// `/28` (the cluster DNS takes its tenth address).
 	ServiceCIDR string `json:"serviceCidr"`
+	// PrivateEndpointSubnetCIDR holds the datastore's private endpoint with
+	// `storage.networkAccess: private` (unused otherwise): inside the VNet, disjoint from the
+	// other subnets, `/29` or larger.
+	PrivateEndpointSubnetCIDR string `json:"privateEndpointSubnetCidr"`
 }
 
 // AKS configures the cluster.
@@ -120,6 +124,23 @@ type AKS struct {
 	// AzureRBAC enables AKS-managed Entra ID + Azure RBAC for Kubernetes, local accounts off,
 	// so people sign in as themselves; it cannot be turned off again once deployed.
 	AzureRBAC bool `json:"azureRbac"`
+	// NetworkDataplane is `cilium` (Azure CNI powered by Cilium, which enforces the stack's
+	// NetworkPolicies; the Kubernetes minor must be in Microsoft's Cilium table) or `azure` (no
+	// network policy engine: the policies are declared but nothing enforces them, a warning says
+	// so). A deployed `azure` cluster moves to `cilium` in place only outside the stack, see
+	// [Network policies](docs/security.md#moving-a-deployed-cluster-to-cilium); there is no way
+	// back.
+	NetworkDataplane string `json:"networkDataplane"`
+	// AzurePolicy enables the Azure Policy add-on, so Azure Policy can audit (or, with
+	// assignments you make, enforce) its Kubernetes policies on the cluster. Its five pods
+	// (Gatekeeper and Azure Policy) run on the system pool; Microsoft estimates up to 2 vCPUs and
+	// 350 MB per component below 500 pods ([docs/security.md](docs/security.md#azure-policy)).
+	AzurePolicy bool `json:"azurePolicy"`
+	// Defender turns on the AKS Defender profile (Defender for Containers' sensor), sending
+	// security events to the `monitoring` workspace (needs `monitoring.enabled`). It is charged
+	// through the subscription's Defender for Containers plan, which you enable and pay for
+	// separately ([docs/security.md](docs/security.md#defender)).
+	Defender bool `json:"defender"`
 	// SystemPool runs cluster add-ons and the Metaflow services: VM size `Standard_…` (fixed
 	// once deployed: AKS cannot resize a pool); 1 ≤ min ≤ max ≤ 1000.
 	SystemPool NodePool `json:"systemPool"`
@@ -208,6 +229,16 @@ type Storage struct {
 	Replication string `json:"replication"`
 	// SoftDeleteDays keeps deleted blobs and containers recoverable, 1–365 days.
 	SoftDeleteDays int `json:"softDeleteDays"`
+	// NetworkAccess is who may reach the datastore's data: `public` (any network, with an Entra
+	// sign-in), `allowlist` (only `storage.allowedCidrs` and the AKS subnet, through a service
+	// endpoint) or `private` (only the VNet, through a private endpoint and its private DNS
+	// zone: laptops need a VPN, ExpressRoute or peering and DNS into the VNet, see
+	// [docs/security.md](docs/security.md#storage-network-access)).
+	NetworkAccess string `json:"networkAccess"`
+	// AllowedCidrs are the public IPv4 addresses or ranges (laptops, CI) that may reach the
+	// datastore with `storage.networkAccess: allowlist`: at most 200, no private ranges, a
+	// single address instead of a `/31` or `/32`.
+	AllowedCidrs []string `json:"allowedCidrs"`
 }
 
 // Identity configures how Metaflow's pods sign in to Azure.
@@ -269,6 +300,12 @@ type Metaflow struct {
 	Namespace string `json:"namespace"`
 	// TaskNamespace holds tasks, workflows, sensors and the EventBus.
 	TaskNamespace string `json:"taskNamespace"`
+	// TaskInternetEgress lets tasks and workflow pods reach any address outside the cluster
+	// on any port (package indexes, a task image without the Azure SDK installs it at start).
+	// `false` leaves them what Metaflow needs: HTTPS outside the cluster (Entra ID and Blob
+	// Storage have no fixed addresses a NetworkPolicy could name), the metadata service, the
+	// events webhook and DNS ([docs/security.md](docs/security.md#network-policies)).
+	TaskInternetEgress bool `json:"taskInternetEgress"`
 }
 
 // Registry configures an optional Azure Container Registry for the team's task images.

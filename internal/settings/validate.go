@@ -29,6 +29,8 @@ const (
 	// PostgreSQL with (2024-08-01) lists in its ServerVersion enum (11–16; 17 arrives with
 	// 2024-11-01-preview), per the azure-native v20240801 SDK and the REST API spec.
 	maxPostgresAPIMajor = 16
+	// minPrivateEndpointSubnet: a /29 leaves 3 addresses after the 5 Azure keeps.
+	minPrivateEndpointSubnet = 29
 	// minServiceBits: the cluster DNS service takes the tenth address of the service range.
 	minServiceBits     = 28
 	minBackupDays      = 7
@@ -68,6 +70,10 @@ var (
 	upnRe           = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	reservedTags    = []string{"environment", "managed-by"}
 	registrySKUs    = []string{"Basic", "Standard", "Premium"}
+	// networkDataplanes: Azure CNI powered by Cilium, or Azure's own dataplane without a network
+	// policy engine (what stacks deployed before Cilium run).
+	networkDataplanes = []string{azurefacts.NetworkDataplaneCilium, azurefacts.NetworkDataplaneAzure}
+	storageAccesses   = []string{StorageAccessPublic, StorageAccessAllowlist, StorageAccessPrivate}
 	// An address as an action group's email receiver takes it: one @, a dot in the domain, no
 	// spaces or display name.
 	emailRe = regexp.MustCompile(`^[^@\s<>(),;:"]+@[^@\s<>(),;:"]+\.[^@\s<>(),;:"]+$`)
@@ -115,6 +121,8 @@ func (s *Settings) validate(today time.Time) ([]error, []string, []supportEnded)
 	p.aks(&s.AKS)
 	p.postgres(&s.Postgres)
 	p.storage(&s.Storage)
+	p.storageNetwork(s)
+	p.security(s)
 	p.regionCapabilities(s)
 	if d := s.Identity.SecretLifetimeDays; d < 1 || d > maxSecretDays {
 		p.add("identity.secretLifetimeDays", "%d must be between 1 and %d days", d, maxSecretDays)

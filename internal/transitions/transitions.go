@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"metaflow-azure/internal/azurefacts"
 	"metaflow-azure/internal/settings"
 )
 
@@ -41,6 +42,35 @@ type Applied struct {
 	// refuses their deletion too (ScopeLocked, as the rehearsal tier shows). Nil in deployments
 	// made before the field existed.
 	Diagnostics *bool `json:"diagnostics,omitempty"`
+	// NetworkDataplane is the cluster's network dataplane (azurefacts.NetworkDataplane*).
+	// azure-native replaces a ManagedCluster on any change of networkProfile, which would delete
+	// every workload, so a change is refused unless the cluster was already moved outside the
+	// stack (MigratedToCilium). Empty in deployments made before the field existed: those
+	// clusters run Azure's dataplane.
+	NetworkDataplane string `json:"networkDataplane"`
+}
+
+// Deployed is what the program read from Azure itself about the deployed stack, for the changes
+// that can be made outside it.
+type Deployed struct {
+	// LiveNetworkDataplane is the deployed cluster's networkProfile.networkDataplane as Azure
+	// reports it; empty when not read.
+	LiveNetworkDataplane string
+	// ResourceGroup and Cluster name the deployed cluster in the commands a refusal gives.
+	ResourceGroup, Cluster string
+}
+
+// NeedsLiveDataplane tells whether Check needs the deployed cluster's dataplane from Azure: only
+// for a move to Cilium, which is made outside the stack first.
+func NeedsLiveDataplane(prev *Applied, next Applied) bool {
+	return prev != nil && prev.dataplane() != azurefacts.NetworkDataplaneCilium && next.dataplane() == azurefacts.NetworkDataplaneCilium
+}
+
+func (a *Applied) dataplane() string {
+	if a.NetworkDataplane == "" {
+		return azurefacts.NetworkDataplaneAzure
+	}
+	return a.NetworkDataplane
 }
 
 // The holders of a role on the datastore container, as DatastoreGrants records them.
@@ -73,6 +103,7 @@ func FromSettings(s *settings.Settings) Applied {
 		DeleteLocks:        s.ProtectData,
 		DatastoreGrants:    grants,
 		Diagnostics:        &s.Monitoring.Enabled,
+		NetworkDataplane:   s.AKS.NetworkDataplane,
 	}
 }
 
@@ -106,8 +137,9 @@ func Parse(raw any) (*Applied, error) {
 }
 
 // Check returns one *settings.FieldError per change Azure would refuse, each naming the key
-// and what to do instead. prev nil (nothing deployed yet) allows everything.
-func Check(prev *Applied, next Applied) error {
+// and what to do instead. prev nil (nothing deployed yet) allows everything. live is what Azure
+// reports of the deployed stack (NeedsLiveDataplane says when it is needed).
+func Check(prev *Applied, next Applied, live Deployed) error {
 	if prev == nil {
 		return nil
 	}
@@ -131,6 +163,17 @@ func Check(prev *Applied, next Applied) error {
 	if prev.PostgresMajor > 0 && next.PostgresMajor > 0 && next.PostgresMajor < prev.PostgresMajor {
 		add("postgres.version", "would downgrade PostgreSQL from %d to %d; major versions only upgrade", prev.PostgresMajor, next.PostgresMajor)
 	}
+	switch from, to := prev.dataplane(), next.dataplane(); {
+	case from == to:
+	case to == azurefacts.NetworkDataplaneCilium && live.LiveNetworkDataplane == azurefacts.NetworkDataplaneCilium:
+		// Moved outside the stack as documented; the cluster ignores changes of the dataplane
+		// fields (infra.Cluster), so this up updates nothing there and records Cilium.
+	case to == azurefacts.NetworkDataplaneCilium:
+		add("aks.networkDataplane", "changes from %s to cilium, but azure-native replaces the AKS cluster on any change of its networkProfile, deleting every workload; move the deployed cluster in place first (every node pool is reimaged at once, and Cilium enforces policies once the last node is done): %q, then deploy again (docs/security.md#moving-a-deployed-cluster-to-cilium; %s). Until then keep aks.networkDataplane: azure",
+			from, fmt.Sprintf(azurefacts.DataplaneMigrationCommand, or(live.ResourceGroup, "<resource group>"), or(live.Cluster, "<cluster>")), azurefacts.DataplaneMigrationSource)
+	default:
+		add("aks.networkDataplane", "changes from %s to %s, but AKS documents no way back from Azure CNI powered by Cilium (only the way to it: %s), and the stack would replace the cluster; keep %s", from, to, azurefacts.DataplaneMigrationSource, from)
+	}
 	if prev.DeleteLocks || next.DeleteLocks {
 		const steps = "Azure refuses to delete a role assignment under a delete-locked storage account (ScopeLocked), so: deploy once with protectData: false (that lifts the locks), then make this change, then set protectData back to true"
 		for _, g := range previousGrants(prev) {
@@ -153,4 +196,11 @@ func Check(prev *Applied, next Applied) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func or(v, otherwise string) string {
+	if v == "" {
+		return otherwise
+	}
+	return v
 }

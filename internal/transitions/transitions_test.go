@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"metaflow-azure/internal/azurefacts"
 	"metaflow-azure/internal/settings"
 )
 
@@ -28,7 +29,7 @@ func TestCheckRefusesWhatAzureCannotChange(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			prev, next := applied(), applied()
 			tc.change(&next)
-			err := Check(&prev, next)
+			err := Check(&prev, next, Deployed{})
 			var fe *settings.FieldError
 			if !errors.As(err, &fe) || fe.Path != tc.key || !strings.Contains(fe.Msg, tc.msg) {
 				t.Errorf("Check: %v; want an error on %s containing %q", err, tc.key, tc.msg)
@@ -41,15 +42,15 @@ func TestCheckAllowsWhatAzureCanChange(t *testing.T) {
 	prev := applied()
 	next := applied()
 	next.KubernetesMinor, next.PostgresMajor = 37, 17
-	if err := Check(&prev, next); err != nil {
+	if err := Check(&prev, next, Deployed{}); err != nil {
 		t.Errorf("upgrades refused: %v", err)
 	}
 	prev.AzureRBAC = false
 	next.AzureRBAC = true
-	if err := Check(&prev, next); err != nil {
+	if err := Check(&prev, next, Deployed{}); err != nil {
 		t.Errorf("turning Azure RBAC on refused: %v", err)
 	}
-	if err := Check(nil, next); err != nil {
+	if err := Check(nil, next, Deployed{}); err != nil {
 		t.Errorf("a first deployment refused: %v", err)
 	}
 }
@@ -75,7 +76,7 @@ func TestCheckRefusesRemovingADatastoreGrantUnderDeleteLocks(t *testing.T) {
 	refused := func(name string, prev *Applied, next Applied, key, msg string) {
 		t.Helper()
 		var fe *settings.FieldError
-		err := Check(prev, next)
+		err := Check(prev, next, Deployed{})
 		if !errors.As(err, &fe) || fe.Path != key || !strings.Contains(fe.Msg, msg) || !strings.Contains(fe.Msg, "protectData: false") {
 			t.Errorf("%s: Check = %v; want a refusal on %s containing %q and the way out", name, err, key, msg)
 		}
@@ -103,7 +104,7 @@ func TestCheckRefusesRemovingADatastoreGrantUnderDeleteLocks(t *testing.T) {
 		if name == "unlocked, runner gone" {
 			p.DeleteLocks = false
 		}
-		if err := Check(&p, next); err != nil {
+		if err := Check(&p, next, Deployed{}); err != nil {
 			t.Errorf("%s: refused: %v", name, err)
 		}
 	}
@@ -142,7 +143,7 @@ func TestCheckRefusesMonitoringOffUnderDeleteLocks(t *testing.T) {
 		"locked, monitoring already was off": {state(true, &off), state(true, &off), false},
 		"locked, monitoring back on":         {state(true, &off), state(true, &on), false},
 	} {
-		err := Check(&tc.prev, tc.next)
+		err := Check(&tc.prev, tc.next, Deployed{})
 		if got := err != nil; got != tc.refused || (got && !strings.Contains(err.Error(), "protectData: false")) {
 			t.Errorf("%s: refused %v (%v), want %v with the way out", name, got, err, tc.refused)
 		}
@@ -150,5 +151,37 @@ func TestCheckRefusesMonitoringOffUnderDeleteLocks(t *testing.T) {
 	s := settings.Defaults()
 	if a := FromSettings(&s); a.Diagnostics == nil || !*a.Diagnostics {
 		t.Error("FromSettings must record monitoring's diagnostic settings")
+	}
+}
+
+// azure-native replaces a ManagedCluster on any change of networkProfile, so the dataplane
+// changes only where the cluster was already moved outside the stack; there is no way back.
+func TestCheckNetworkDataplane(t *testing.T) {
+	old := applied() // deployed before the field existed: Azure's dataplane
+	cilium := applied()
+	cilium.NetworkDataplane = azurefacts.NetworkDataplaneCilium
+	azure := applied()
+	azure.NetworkDataplane = azurefacts.NetworkDataplaneAzure
+
+	if !NeedsLiveDataplane(&old, cilium) || NeedsLiveDataplane(&cilium, cilium) || NeedsLiveDataplane(&old, azure) || NeedsLiveDataplane(nil, cilium) {
+		t.Error("NeedsLiveDataplane must ask Azure only for a move to Cilium of a deployed stack")
+	}
+	live := Deployed{LiveNetworkDataplane: azurefacts.NetworkDataplaneAzure, ResourceGroup: "rg-x", Cluster: "aks-x"}
+	var fe *settings.FieldError
+	if err := Check(&old, cilium, live); !errors.As(err, &fe) || fe.Path != "aks.networkDataplane" ||
+		!strings.Contains(fe.Msg, "az aks update --resource-group rg-x --name aks-x --network-dataplane cilium") || !strings.Contains(fe.Msg, "replaces the AKS cluster") {
+		t.Errorf("moving an Azure-dataplane cluster through the stack: %v", err)
+	}
+	live.LiveNetworkDataplane = azurefacts.NetworkDataplaneCilium
+	if err := Check(&old, cilium, live); err != nil {
+		t.Errorf("a cluster moved outside the stack was refused: %v", err)
+	}
+	if err := Check(&cilium, azure, Deployed{}); !errors.As(err, &fe) || fe.Path != "aks.networkDataplane" || !strings.Contains(fe.Msg, "no way back") {
+		t.Errorf("cilium -> azure: %v", err)
+	}
+	for name, pair := range map[string][2]Applied{"old -> azure": {old, azure}, "azure -> azure": {azure, azure}, "cilium -> cilium": {cilium, cilium}} {
+		if err := Check(&pair[0], pair[1], Deployed{}); err != nil {
+			t.Errorf("%s refused: %v", name, err)
+		}
 	}
 }

@@ -144,6 +144,7 @@ func TestChartsRenderAsTheStackRelies(t *testing.T) {
 			checkEventsChart(t, sc)
 			checkCRDsKept(t, sc)
 			checkArtifactRepository(t, sc)
+			checkChartPodsSelected(t, sc)
 		})
 	}
 }

@@ -152,6 +152,11 @@ func stackObjectsBecomeReady(t *testing.T, e *env, stack string) {
 	e.record("assert: "+stack+" permissions (SubjectAccessReviews)", time.Since(start))
 
 	start = time.Now()
+	checkNetworkPoliciesApplied(t, e, sc)
+	checkPodSecurity(t, e, sc)
+	e.record("assert: "+stack+" Pod Security enforced", time.Since(start))
+
+	start = time.Now()
 	for _, p := range deleteNamespaces(ctx, e.cluster, e.applier.dyn, namespaceNames(ms), namespaceDeadline) {
 		t.Errorf("teardown: %s", p)
 	}

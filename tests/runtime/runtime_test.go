@@ -9,10 +9,16 @@
 // and modes its Dockerfile gives them (package images records those facts and their sources).
 // Negative runs prove the checks can fail: nginx with every capability dropped, or any one of
 // the UI's capabilities missing, must not serve; the services' upstream commands without the
-// stack's stop wrapper must ignore SIGTERM.
+// stack's stop wrapper must ignore SIGTERM; and a container with a read-only root filesystem
+// must fail without any one of its writable volumes.
 //
-// Needs root, nginx, python3, setpriv and unshare (util-linux) and a user named nginx; `make
-// test-runtime` installs them from Debian.
+// A read-only root filesystem is modelled in a mount namespace of the process's own: every mount
+// is remounted read-only (the stand-in image root included, which the process checks before it
+// starts), then a fresh tmpfs is mounted at each emptyDir the plan gives the container, as the
+// kubelet does.
+//
+// Needs root, nginx, python3, setpriv, unshare and mount (util-linux) and a user named nginx;
+// `make test-runtime` installs them from Debian.
 package runtime
 
 import (
@@ -114,6 +120,41 @@ func TestUIWithFewerCapabilitiesFails(t *testing.T) {
 				t.Errorf("nginx failed, but not for a missing privilege:\n%s", p.output())
 			}
 		})
+	}
+}
+
+// TestReadOnlyRootNeedsEveryWritableVolume: every container runs with a read-only root
+// filesystem, and those that write get an emptyDir at exactly the paths their image writes to
+// (package images); without any one of them the container must not serve (or, for a Job, not
+// succeed). So the volumes are all needed, and the root filesystem is really read-only.
+func TestReadOnlyRootNeedsEveryWritableVolume(t *testing.T) {
+	requireTools(t)
+	withVolumes := 0
+	for _, w := range planContainers(t, "dev") {
+		sc := contextOf(t, w)
+		if !sc.readOnly {
+			t.Errorf("%s: the root filesystem is writable; every container of the stack runs read-only", w)
+		}
+		for i, path := range sc.writable {
+			withVolumes++
+			t.Run(fmt.Sprintf("%s without %s", w.name, path), func(t *testing.T) {
+				fewer := sc
+				fewer.writable = slices.Delete(slices.Clone(sc.writable), i, i+1)
+				r := runnerFor(t, w)
+				p := r.start(t, fewer, r.argv)
+				if w.kind == "Job" {
+					p.expectExitOtherThan(t, 0, serveTimeout)
+					return
+				}
+				p.expectNeverServes(t, r.probeURL)
+				if !strings.Contains(p.output(), "Read-only file system") && !strings.Contains(p.output(), "not writable") {
+					t.Errorf("%s failed, but not for a read-only path:\n%s", w, p.output())
+				}
+			})
+		}
+	}
+	if withVolumes < len(images.UIWritablePaths)+len(images.UIBackendWritablePaths) {
+		t.Errorf("%d writable volumes in the plan; the UI and the UI backend need %d", withVolumes, len(images.UIWritablePaths)+len(images.UIBackendWritablePaths))
 	}
 }
 
@@ -278,6 +319,9 @@ type secctx struct {
 	add []string
 	// noNewPrivs is allowPrivilegeEscalation: false.
 	noNewPrivs bool
+	// readOnly is readOnlyRootFilesystem; writable the container paths of its emptyDirs.
+	readOnly bool
+	writable []string
 }
 
 // contextOf reads the effective security context from the plan: container settings over pod
@@ -314,8 +358,13 @@ func contextOf(t *testing.T, w container) secctx {
 	if c.Privileged != nil && *c.Privileged {
 		t.Fatalf("%s: privileged containers are not modelled", w)
 	}
-	if c.ReadOnlyRootFilesystem != nil && *c.ReadOnlyRootFilesystem {
-		t.Fatalf("%s: readOnlyRootFilesystem is not modelled by the runtime tier yet", w)
+	sc.readOnly = c.ReadOnlyRootFilesystem != nil && *c.ReadOnlyRootFilesystem
+	for _, m := range w.c.VolumeMounts {
+		i := slices.IndexFunc(w.pod.Volumes, func(v corev1.Volume) bool { return v.Name == m.Name })
+		if i < 0 || w.pod.Volumes[i].EmptyDir == nil || m.ReadOnly || m.SubPath != "" {
+			t.Fatalf("%s: volume mount %s is not a plain emptyDir; the runtime tier models only those", w, m.Name)
+		}
+		sc.writable = append(sc.writable, m.MountPath)
 	}
 	if c.RunAsNonRoot != nil && *c.RunAsNonRoot && sc.uid == 0 {
 		t.Fatalf("%s: runAsNonRoot with uid 0 would not start", w)
@@ -359,6 +408,9 @@ type runner struct {
 	dir       string
 	probeURL  string
 	probeBody string
+	// root is the stand-in image's root; hostPath maps a container path onto the host.
+	root     string
+	hostPath func(t *testing.T, containerPath string) string
 }
 
 func runnerFor(t *testing.T, w container) *runner {
@@ -384,7 +436,20 @@ func pythonRunner(t *testing.T, w container) *runner {
 	if err := os.Chmod(home, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	r := &runner{dir: home, env: containerEnv(w.c)}
+	r := &runner{dir: home, env: containerEnv(w.c), root: root}
+	// The image's paths under its WORKDIR live in the stand-in root; the processes write /tmp
+	// by its literal name, so a container's /tmp is the host's (a tmpfs of its own in the
+	// process's mount namespace when the plan gives it one).
+	r.hostPath = func(t *testing.T, p string) string {
+		switch {
+		case p == "/tmp":
+			return p
+		case strings.HasPrefix(p, images.MetadataWorkdir+"/"):
+			return filepath.Join(home, strings.TrimPrefix(p, images.MetadataWorkdir+"/"))
+		}
+		t.Fatalf("%s: no stand-in for the path %s", w, p)
+		return ""
+	}
 	for _, a := range w.c.Command {
 		switch {
 		case a == images.MetadataPython:
@@ -425,12 +490,18 @@ func nginxRunner(t *testing.T, w container) *runner {
 		t.Fatalf("%s: the stack overrides the image's entrypoint (%q), which the runner does not model", w, w.c.Command)
 	}
 	root := rootDir(t)
-	for _, d := range []string{"etc/nginx/conf.d", "usr/share/nginx/html", "var/cache/nginx", "run"} {
+	for _, d := range []string{"etc/nginx/conf.d", "etc/nginx/templates", "usr/share/nginx/html", "var/cache/nginx", "var/run"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	r := &runner{dir: root, env: containerEnv(w.c)}
+	r := &runner{dir: root, env: containerEnv(w.c), root: root}
+	r.hostPath = func(t *testing.T, p string) string {
+		if !slices.Contains([]string{"/etc/nginx/conf.d", "/var/cache/nginx", "/var/run"}, p) {
+			t.Fatalf("%s: no stand-in for the path %s", w, p)
+		}
+		return filepath.Join(root, p)
+	}
 	r.probeURL = probeURL(t, w, images.UIPort, images.UIPortEnv, "", r)
 	env := map[string]string{}
 	for _, kv := range r.env {
@@ -459,9 +530,15 @@ func nginxRunner(t *testing.T, w container) *runner {
 		}
 	}
 	render("nginx.conf", "etc/nginx/nginx.conf", false)
-	render("default.conf.template", "etc/nginx/conf.d/default.conf", true)
+	// The entrypoint renders the template into conf.d when the container starts
+	// (20-envsubst-on-templates.sh); the rendering is done here, the write at start, where a
+	// read-only conf.d stops it as it stops the entrypoint.
+	render("default.conf.template", "etc/nginx/templates/default.conf", true)
 	render("index.html", "usr/share/nginx/html/index.html", false)
-	r.argv = []string{"nginx", "-p", root, "-e", "stderr", "-c", filepath.Join(root, "etc/nginx/nginx.conf"), "-g", "daemon off;"}
+	entrypoint := `cp "$1" "$2" || { echo "conf.d is not writable" >&2; exit 1; }; shift 2; exec "$@"`
+	r.argv = []string{"/bin/sh", "-c", entrypoint, "entrypoint",
+		filepath.Join(root, "etc/nginx/templates/default.conf"), filepath.Join(root, "etc/nginx/conf.d/default.conf"),
+		"nginx", "-p", root, "-e", "stderr", "-c", filepath.Join(root, "etc/nginx/nginx.conf"), "-g", "daemon off;"}
 	r.probeBody = fmt.Sprintf(`window.METAFLOW_SERVICE=%q`, env[images.UIServiceEnv])
 	return r
 }
@@ -516,10 +593,32 @@ type process struct {
 // context sc.
 func (r *runner) start(t *testing.T, sc secctx, argv []string) *process {
 	t.Helper()
-	args := append([]string{"--pid", "--fork", "--kill-child", "--", "setpriv"}, setprivArgs(sc)...)
-	args = append(append(args, "--"), argv...)
+	env := r.env
+	cmd := append(append([]string{"setpriv"}, setprivArgs(sc)...), "--")
+	cmd = append(cmd, argv...)
+	args := []string{"--pid", "--fork", "--kill-child", "--"}
+	if sc.readOnly {
+		// A mount namespace of its own: every mount read-only, a tmpfs (as an emptyDir: mode
+		// 0777, empty) at each writable path, and the stand-in root checked read-only. The mount
+		// points are made first, as the container runtime makes a volume's mount point in the
+		// image's root before it turns read-only (the stand-in roots lack some of them).
+		script := `set -e
+for p in $WRITABLE; do mkdir -p "$p"; done
+awk '{print $5}' /proc/self/mountinfo | sort -u | while read -r m; do mount -o remount,bind,ro "$m" 2>/dev/null || true; done
+if touch "$ROOT/.writable" 2>/dev/null; then echo "runtime tier: the root filesystem stayed writable" >&2; exit 99; fi
+for p in $WRITABLE; do mount -t tmpfs -o mode=0777 emptydir "$p"; done
+exec "$@"`
+		var writable []string
+		for _, p := range sc.writable {
+			writable = append(writable, r.hostPath(t, p))
+		}
+		args = append([]string{"--mount", "--propagation", "private"}, args...)
+		args = append(args, "/bin/sh", "-c", script, "readonly-root")
+		env = append(slices.Clone(env), "ROOT="+r.root, "WRITABLE="+strings.Join(writable, " "))
+	}
+	args = append(args, cmd...)
 	p := &process{cmd: exec.Command("unshare", args...), out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Env, p.cmd.Dir = r.env, r.dir
+	p.cmd.Env, p.cmd.Dir = env, r.dir
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %q: %v", argv, err)
@@ -581,6 +680,18 @@ func (p *process) expectExit(t *testing.T, code int, within time.Duration) {
 	case <-p.done:
 		if got := p.exitCode(); got != code {
 			t.Fatalf("exited with %d, want %d", got, code)
+		}
+	case <-time.After(within):
+		t.Fatalf("still running after %s", within)
+	}
+}
+
+func (p *process) expectExitOtherThan(t *testing.T, code int, within time.Duration) {
+	t.Helper()
+	select {
+	case <-p.done:
+		if p.exitCode() == code {
+			t.Fatalf("exited with %d; this run must fail", code)
 		}
 	case <-time.After(within):
 		t.Fatalf("still running after %s", within)
@@ -672,7 +783,7 @@ func requireTools(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("the runtime tier runs processes as other users and with chosen capabilities: run it as root (make test-runtime)")
 	}
-	for _, tool := range []string{"nginx", "setpriv", "unshare", debianPython, "/bin/sh"} {
+	for _, tool := range []string{"nginx", "setpriv", "unshare", "mount", "awk", debianPython, "/bin/sh"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is missing: make test-runtime installs it from Debian", tool)
 		}
@@ -682,10 +793,11 @@ func requireTools(t *testing.T) {
 	}
 }
 
-// rootDir is a scratch root that other users may traverse (nginx's workers read from it).
+// rootDir is a scratch root that other users may traverse (nginx's workers read from it). It
+// is not under /tmp, where a container's own /tmp emptyDir would hide it.
 func rootDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "metaflow-runtime-")
+	dir, err := os.MkdirTemp("/var/tmp", "metaflow-runtime-")
 	if err != nil {
 		t.Fatal(err)
 	}

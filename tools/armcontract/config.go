@@ -60,6 +60,9 @@ var entries = []entry{
 	{"azure-native:storage:BlobContainer", storage, "v1.3.0", "BlobContainersClient", create},
 	{"azure-native:network:VirtualNetwork", network, "v4.0.0", "VirtualNetworksClient", createOrUpd},
 	{"azure-native:network:Subnet", network, "v4.0.0", "SubnetsClient", createOrUpd},
+	// storage.networkAccess: private (issue 21): the blob private endpoint and its DNS zone group.
+	{"azure-native:network:PrivateEndpoint", network, "v4.0.0", "PrivateEndpointsClient", createOrUpd},
+	{"azure-native:network:PrivateDnsZoneGroup", network, "v4.0.0", "PrivateDNSZoneGroupsClient", createOrUpd},
 	{"azure-native:network:PrivateZone", privateDNS, "v1.2.0", "PrivateZonesClient", createOrUpd},
 	{"azure-native:network:VirtualNetworkLink", privateDNS, "v1.2.0", "VirtualNetworkLinksClient", createOrUpd},
 	{"azure-native:authorization:RoleAssignment", authz, "v2.2.0", "RoleAssignmentsClient", create},
