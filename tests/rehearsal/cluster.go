@@ -220,9 +220,13 @@ func gone(ctx context.Context, c *controlplane.Cluster, namespaces []string, wai
 	defer cancel()
 	var stuck []string
 	_ = controlplane.Poll(ctx, 500*time.Millisecond, func() (bool, error) {
+		// Each poll's reads get their own deadline: the last poll may start just before the
+		// wait's, and must still report what is stuck rather than the expired context.
+		readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
 		stuck = nil
 		for _, ns := range namespaces {
-			n, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			n, err := c.Client.CoreV1().Namespaces().Get(readCtx, ns, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				continue
 			}
