@@ -1,7 +1,6 @@
 package infra
 
 import (
-	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"metaflow-azure/internal/azurefacts"
@@ -43,7 +42,7 @@ type Network struct {
 	PostgresDNSZoneID pulumi.IDOutput
 	// PostgresDNSLink must exist before the server is created: Azure resolves the server's
 	// private address through it and refuses the create otherwise.
-	PostgresDNSLink *network.VirtualNetworkLink
+	PostgresDNSLink pulumi.Resource
 	// PrivateEndpointSubnetID is the private endpoints' subnet; nil without one.
 	PrivateEndpointSubnetID pulumi.StringInput
 }
@@ -67,79 +66,79 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	}
 	parent := pulumi.Parent(c)
 
-	vnet, err := network.NewVirtualNetwork(ctx, name+"-vnet", &network.VirtualNetworkArgs{
-		VirtualNetworkName: pulumi.String(args.VNetName),
-		ResourceGroupName:  args.ResourceGroupName,
-		Location:           pulumi.String(args.Location),
-		AddressSpace:       &network.AddressSpaceArgs{AddressPrefixes: pulumi.ToStringArray([]string{args.VNetCIDR})},
-		Tags:               pulumi.ToStringMap(args.Tags),
+	vnet, err := newAzureResource(ctx, virtualNetworkType, name+"-vnet", pulumi.Map{
+		"virtualNetworkName": pulumi.String(args.VNetName),
+		"resourceGroupName":  args.ResourceGroupName,
+		"location":           pulumi.String(args.Location),
+		"addressSpace":       pulumi.Map{"addressPrefixes": pulumi.ToStringArray([]string{args.VNetCIDR})},
+		"tags":               pulumi.ToStringMap(args.Tags),
+		// NewVirtualNetwork's defaults.
+		"enableDdosProtection": pulumi.Bool(false),
+		"enableVmProtection":   pulumi.Bool(false),
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
-	var endpoints network.ServiceEndpointPropertiesFormatArray
+	aksProps := pulumi.Map{
+		"subnetName":         pulumi.String(args.AKSSubnetName),
+		"resourceGroupName":  args.ResourceGroupName,
+		"virtualNetworkName": vnet.Name,
+		"addressPrefix":      pulumi.String(args.AKSSubnetCIDR),
+	}
 	if args.StorageServiceEndpoint {
 		// Adding or removing it closes the subnet's open connections to Azure Storage
 		// (virtual-network-service-endpoints-overview.md, "Considerations").
-		endpoints = network.ServiceEndpointPropertiesFormatArray{&network.ServiceEndpointPropertiesFormatArgs{
-			Service: pulumi.String(azurefacts.StorageServiceEndpoint),
-		}}
+		aksProps["serviceEndpoints"] = pulumi.Array{pulumi.Map{"service": pulumi.String(azurefacts.StorageServiceEndpoint)}}
 	}
-	aks, err := network.NewSubnet(ctx, name+"-aks", &network.SubnetArgs{
-		SubnetName:         pulumi.String(args.AKSSubnetName),
-		ResourceGroupName:  args.ResourceGroupName,
-		VirtualNetworkName: vnet.Name,
-		AddressPrefix:      pulumi.String(args.AKSSubnetCIDR),
-		ServiceEndpoints:   endpoints,
-	}, parent)
+	aks, err := newAzureResource(ctx, subnetType, name+"-aks", subnetDefaults(aksProps), parent)
 	if err != nil {
 		return nil, err
 	}
-	pg, err := network.NewSubnet(ctx, name+"-psql", &network.SubnetArgs{
-		SubnetName:         pulumi.String(args.PostgresSubnetName),
-		ResourceGroupName:  args.ResourceGroupName,
-		VirtualNetworkName: vnet.Name,
-		AddressPrefix:      pulumi.String(args.PostgresSubnetCIDR),
-		Delegations: network.DelegationArray{&network.DelegationArgs{
-			Name:        pulumi.String("postgres-flexible-server"),
-			ServiceName: pulumi.String("Microsoft.DBforPostgreSQL/flexibleServers"),
+	pg, err := newAzureResource(ctx, subnetType, name+"-psql", subnetDefaults(pulumi.Map{
+		"subnetName":         pulumi.String(args.PostgresSubnetName),
+		"resourceGroupName":  args.ResourceGroupName,
+		"virtualNetworkName": vnet.Name,
+		"addressPrefix":      pulumi.String(args.PostgresSubnetCIDR),
+		"delegations": pulumi.Array{pulumi.Map{
+			"name":        pulumi.String("postgres-flexible-server"),
+			"serviceName": pulumi.String("Microsoft.DBforPostgreSQL/flexibleServers"),
 		}},
 		// Azure serialises writes to one VNet's subnets; two at once fail with
 		// AnotherOperationInProgress, so the second waits for the first.
-	}, parent, pulumi.DependsOn([]pulumi.Resource{aks}))
+	}), parent, pulumi.DependsOn([]pulumi.Resource{aks}))
 	if err != nil {
 		return nil, err
 	}
 	if args.PrivateEndpointSubnetName != "" {
-		pe, err := network.NewSubnet(ctx, name+"-pep", &network.SubnetArgs{
-			SubnetName:         pulumi.String(args.PrivateEndpointSubnetName),
-			ResourceGroupName:  args.ResourceGroupName,
-			VirtualNetworkName: vnet.Name,
-			AddressPrefix:      pulumi.String(args.PrivateEndpointSubnetCIDR),
+		pe, err := newAzureResource(ctx, subnetType, name+"-pep", subnetDefaults(pulumi.Map{
+			"subnetName":         pulumi.String(args.PrivateEndpointSubnetName),
+			"resourceGroupName":  args.ResourceGroupName,
+			"virtualNetworkName": vnet.Name,
+			"addressPrefix":      pulumi.String(args.PrivateEndpointSubnetCIDR),
 			// One subnet write at a time per VNet, as above.
-		}, parent, pulumi.DependsOn([]pulumi.Resource{pg}))
+		}), parent, pulumi.DependsOn([]pulumi.Resource{pg}))
 		if err != nil {
 			return nil, err
 		}
 		c.PrivateEndpointSubnetID = pe.ID().ToStringOutput()
 	}
-	zone, err := network.NewPrivateZone(ctx, name+"-psql-zone", &network.PrivateZoneArgs{
-		PrivateZoneName:   pulumi.String(args.PostgresDNSZoneName),
-		ResourceGroupName: args.ResourceGroupName,
-		Location:          pulumi.String("global"),
-		Tags:              pulumi.ToStringMap(args.Tags),
+	zone, err := newAzureResource(ctx, privateZoneType, name+"-psql-zone", pulumi.Map{
+		"privateZoneName":   pulumi.String(args.PostgresDNSZoneName),
+		"resourceGroupName": args.ResourceGroupName,
+		"location":          pulumi.String("global"),
+		"tags":              pulumi.ToStringMap(args.Tags),
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
-	link, err := network.NewVirtualNetworkLink(ctx, name+"-psql-zone-link", &network.VirtualNetworkLinkArgs{
-		VirtualNetworkLinkName: pulumi.String(args.PostgresDNSLinkName),
-		PrivateZoneName:        zone.Name,
-		ResourceGroupName:      args.ResourceGroupName,
-		Location:               pulumi.String("global"),
-		VirtualNetwork:         &network.SubResourceArgs{Id: vnet.ID()},
-		RegistrationEnabled:    pulumi.Bool(false),
-		Tags:                   pulumi.ToStringMap(args.Tags),
+	link, err := newAzureResource(ctx, virtualNetworkLinkType, name+"-psql-zone-link", pulumi.Map{
+		"virtualNetworkLinkName": pulumi.String(args.PostgresDNSLinkName),
+		"privateZoneName":        zone.Name,
+		"resourceGroupName":      args.ResourceGroupName,
+		"location":               pulumi.String("global"),
+		"virtualNetwork":         pulumi.Map{"id": vnet.ID()},
+		"registrationEnabled":    pulumi.Bool(false),
+		"tags":                   pulumi.ToStringMap(args.Tags),
 	}, parent)
 	if err != nil {
 		return nil, err

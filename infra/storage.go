@@ -3,7 +3,6 @@ package infra
 import (
 	"fmt"
 
-	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
 	"github.com/pulumi/pulumi-azure-native-sdk/storage/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -192,49 +191,50 @@ func publicNetworkAccess(access string) pulumi.StringPtrInput {
 // newBlobPrivateEndpoint gives the account's blob service an address in the VNet, and the VNet
 // the private DNS zone that resolves the account's blob host name to it.
 func newBlobPrivateEndpoint(ctx *pulumi.Context, name string, args *DatastoreArgs, account *storage.StorageAccount, parent pulumi.ResourceOption) error {
-	endpoint, err := network.NewPrivateEndpoint(ctx, name+"-blob-endpoint", &network.PrivateEndpointArgs{
-		PrivateEndpointName: pulumi.String(args.PrivateEndpointName),
-		ResourceGroupName:   args.ResourceGroupName,
-		Location:            pulumi.String(args.Location),
-		Subnet:              &network.SubnetTypeArgs{Id: args.PrivateEndpointSubnetID},
-		PrivateLinkServiceConnections: network.PrivateLinkServiceConnectionArray{&network.PrivateLinkServiceConnectionArgs{
-			Name:                 pulumi.String(args.PrivateEndpointName),
-			PrivateLinkServiceId: account.ID(),
-			GroupIds:             pulumi.ToStringArray([]string{azurefacts.BlobPrivateLinkGroup}),
+	endpoint, err := newAzureResource(ctx, privateEndpointType, name+"-blob-endpoint", pulumi.Map{
+		"privateEndpointName": pulumi.String(args.PrivateEndpointName),
+		"resourceGroupName":   args.ResourceGroupName,
+		"location":            pulumi.String(args.Location),
+		// NewPrivateEndpoint completes the subnet reference with SubnetType's defaults.
+		"subnet": subnetDefaults(pulumi.Map{"id": args.PrivateEndpointSubnetID}),
+		"privateLinkServiceConnections": pulumi.Array{pulumi.Map{
+			"name":                 pulumi.String(args.PrivateEndpointName),
+			"privateLinkServiceId": account.ID(),
+			"groupIds":             pulumi.ToStringArray([]string{azurefacts.BlobPrivateLinkGroup}),
 		}},
-		Tags: pulumi.ToStringMap(args.Tags),
+		"tags": pulumi.ToStringMap(args.Tags),
 	}, parent)
 	if err != nil {
 		return err
 	}
-	zone, err := network.NewPrivateZone(ctx, name+"-blob-zone", &network.PrivateZoneArgs{
-		PrivateZoneName:   pulumi.String(azurefacts.BlobPrivateDNSZone),
-		ResourceGroupName: args.ResourceGroupName,
-		Location:          pulumi.String("global"),
-		Tags:              pulumi.ToStringMap(args.Tags),
+	zone, err := newAzureResource(ctx, privateZoneType, name+"-blob-zone", pulumi.Map{
+		"privateZoneName":   pulumi.String(azurefacts.BlobPrivateDNSZone),
+		"resourceGroupName": args.ResourceGroupName,
+		"location":          pulumi.String("global"),
+		"tags":              pulumi.ToStringMap(args.Tags),
 	}, parent)
 	if err != nil {
 		return err
 	}
-	if _, err := network.NewVirtualNetworkLink(ctx, name+"-blob-zone-link", &network.VirtualNetworkLinkArgs{
-		VirtualNetworkLinkName: pulumi.String(args.PrivateDNSLinkName),
-		PrivateZoneName:        zone.Name,
-		ResourceGroupName:      args.ResourceGroupName,
-		Location:               pulumi.String("global"),
-		VirtualNetwork:         &network.SubResourceArgs{Id: args.VNetID},
-		RegistrationEnabled:    pulumi.Bool(false),
-		Tags:                   pulumi.ToStringMap(args.Tags),
+	if _, err := newAzureResource(ctx, virtualNetworkLinkType, name+"-blob-zone-link", pulumi.Map{
+		"virtualNetworkLinkName": pulumi.String(args.PrivateDNSLinkName),
+		"privateZoneName":        zone.Name,
+		"resourceGroupName":      args.ResourceGroupName,
+		"location":               pulumi.String("global"),
+		"virtualNetwork":         pulumi.Map{"id": args.VNetID},
+		"registrationEnabled":    pulumi.Bool(false),
+		"tags":                   pulumi.ToStringMap(args.Tags),
 	}, parent); err != nil {
 		return err
 	}
 	// The zone group keeps the zone's A record for the account in step with the endpoint.
-	_, err = network.NewPrivateDnsZoneGroup(ctx, name+"-blob-zone-group", &network.PrivateDnsZoneGroupArgs{
-		PrivateDnsZoneGroupName: pulumi.String("default"),
-		PrivateEndpointName:     endpoint.Name,
-		ResourceGroupName:       args.ResourceGroupName,
-		PrivateDnsZoneConfigs: network.PrivateDnsZoneConfigArray{&network.PrivateDnsZoneConfigArgs{
-			Name:             pulumi.String(azurefacts.BlobPrivateLinkGroup),
-			PrivateDnsZoneId: zone.ID(),
+	_, err = newAzureResource(ctx, privateDNSZoneGroupType, name+"-blob-zone-group", pulumi.Map{
+		"privateDnsZoneGroupName": pulumi.String("default"),
+		"privateEndpointName":     endpoint.Name,
+		"resourceGroupName":       args.ResourceGroupName,
+		"privateDnsZoneConfigs": pulumi.Array{pulumi.Map{
+			"name":             pulumi.String(azurefacts.BlobPrivateLinkGroup),
+			"privateDnsZoneId": zone.ID(),
 		}},
 	}, parent)
 	return err
