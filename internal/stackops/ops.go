@@ -132,12 +132,38 @@ type OpError struct {
 
 func (e *OpError) Error() string {
 	if len(e.Diagnostics) == 0 {
+		// No "error:" line: the CLI failed before the engine ran (a state it cannot read, a
+		// backend it cannot reach), and nothing was streamed; its last words say why.
+		if tail := lastLines(e.Err, 3); tail != "" {
+			return fmt.Sprintf("%s stack %q: the pulumi CLI stopped: %s", e.Verb, e.Stack, tail)
+		}
 		return fmt.Sprintf("%s stack %q: the engine stopped with an error (see the output above)", e.Verb, e.Stack)
 	}
 	return fmt.Sprintf("%s stack %q: %s", e.Verb, e.Stack, strings.Join(e.Diagnostics, "; "))
 }
 
 func (e *OpError) Unwrap() error { return e.Err }
+
+// lastLines is the last n non-empty lines of an Automation API error's text (the CLI's stderr
+// comes last), without the labels the Automation API adds, joined with "; ".
+func lastLines(err error, n int) string {
+	if err == nil {
+		return ""
+	}
+	var kept []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(line)
+		line = strings.TrimPrefix(strings.TrimPrefix(line, "stderr: "), "stdout: ")
+		if line == "" || strings.HasPrefix(line, "code: ") || line == "stdout:" || line == "stderr:" {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	if len(kept) > n {
+		kept = kept[len(kept)-n:]
+	}
+	return strings.Join(kept, "; ")
+}
 
 func (s *Stack) opError(ctx context.Context, verb string, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {

@@ -1,7 +1,9 @@
 package stackops
 
 import (
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -58,5 +60,18 @@ func TestDefaultBackendURL(t *testing.T) {
 	env["XDG_STATE_HOME"] = "/state"
 	if u, _ := DefaultBackendURL(get); u != "file:///state/metaflow-azure/pulumi" {
 		t.Errorf("XDG_STATE_HOME: %s", u)
+	}
+}
+
+// An operation that failed before the engine ran has no "error:" line; its message must still
+// carry what the CLI said, not only "see the output above" when nothing was shown.
+func TestOpErrorWithoutDiagnosticsSaysWhy(t *testing.T) {
+	cause := errors.New("failed to run update: exit status 255\ncode: 255\nstdout: \nstderr: warning: A new version of Pulumi is available.\ncould not deserialize deployment: unexpected end of JSON input\n")
+	msg := (&OpError{Verb: "updating", Stack: "dev", Err: cause}).Error()
+	if !strings.Contains(msg, "could not deserialize deployment: unexpected end of JSON input") || strings.Contains(msg, "see the output above") {
+		t.Errorf("the message drops the CLI's reason: %s", msg)
+	}
+	if msg := (&OpError{Verb: "updating", Stack: "dev", Diagnostics: []string{"boom"}, Err: cause}).Error(); msg != `updating stack "dev": boom` {
+		t.Errorf("with diagnostics: %s", msg)
 	}
 }
