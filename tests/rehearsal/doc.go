@@ -11,7 +11,8 @@
 //     Microsoft's contract's and azure-native's.
 //   - AKS: a real control plane on loopback (tests/internal/controlplane) with one kwok node per
 //     node pool the fake AKS has, kept in step as pools come and go; its API server accepts the
-//     kubeconfig the fake returns, through a token webhook that can expire tokens.
+//     kubeconfig the fake returns, through a token webhook that can expire tokens. Each test
+//     starts its own (about 6 s), so the tests run in parallel.
 //   - The Kubernetes provider: the real one, v4.25.0, built from the module proxy
 //     (hack/k8s-provider.sh); it installs both Argo charts from ../shared/charts, served as an
 //     HTTPS Helm repository on loopback.

@@ -54,6 +54,7 @@ func (p *project) waitForCreates(ctx context.Context, from, n int) {
 // by a kill (SIGKILL to all of it: the command, the pulumi CLI, the providers it started), then
 // run again, either converges or stops with the exact commands to run.
 func TestInterruptedUp(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := env.newProject(t, "dev", rehearsalSettings(env.charts.URL))
 
@@ -111,7 +112,7 @@ func (p *project) upAgain(t *testing.T, when string) {
 	if left := p.preview(); len(left) > 0 {
 		t.Errorf("%s, a preview after up shows changes:\n%s", when, strings.Join(compareDecisions(left, nil), "\n"))
 	}
-	if problems := readiness(context.Background(), env.cluster, namespacesOf(p.outputs())); len(problems) > 0 {
+	if problems := readiness(context.Background(), p.cluster, namespacesOf(p.outputs())); len(problems) > 0 {
 		t.Errorf("%s:\n%s", when, strings.Join(problems, "\n"))
 	}
 }

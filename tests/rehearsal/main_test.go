@@ -18,14 +18,14 @@ import (
 	"metaflow-azure/tests/internal/controlplane"
 )
 
-// environment is what every project of the tier shares: the tools, the control plane standing in
-// for AKS, the token authority, the chart repository.
+// environment is what every project of the tier shares: the tools, the binaries, the chart
+// repository. Each project starts its own control plane and token authority (newProject), so the
+// tests run in parallel.
 type environment struct {
-	root    string
-	dir     string
-	cluster *controlplane.Cluster
-	tokens  *tokenAuthority
-	charts  *chartRepository
+	root   string
+	dir    string
+	tools  *controlplane.Tools
+	charts *chartRepository
 
 	pulumiBin     string
 	cliBin        string
@@ -78,8 +78,7 @@ func setUp(ctx context.Context) (*environment, func(), error) {
 	cleanups = append(cleanups, func() { os.RemoveAll(e.dir) })
 
 	start := time.Now()
-	tools, err := controlplane.FindTools(ctx, e.root, e.logf)
-	if err != nil {
+	if e.tools, err = controlplane.FindTools(ctx, e.root, e.logf); err != nil {
 		return nil, cleanup, err
 	}
 	pulumiDir, err := script(ctx, e.root, "hack/pulumi-cli.sh")
@@ -103,17 +102,6 @@ func setUp(ctx context.Context) (*environment, func(), error) {
 	}
 	e.logf("timing: tools and binaries ready in %s", time.Since(start).Round(time.Second))
 
-	if e.tokens, err = newTokenAuthority(e.dir); err != nil {
-		return nil, cleanup, err
-	}
-	cleanups = append(cleanups, e.tokens.close)
-	start = time.Now()
-	e.cluster, err = controlplane.Start(ctx, filepath.Join(e.dir, "cluster"), tools, e.logf, controlplane.Options{APIServerArgs: e.tokens.apiServerArgs()})
-	if err != nil {
-		return nil, cleanup, err
-	}
-	cleanups = append(cleanups, e.cluster.Stop)
-	e.logf("timing: control plane ready in %s", time.Since(start).Round(time.Second))
 	if e.charts, err = serveCharts(filepath.Join(e.root, "..", "shared", "charts"), e.dir); err != nil {
 		return nil, cleanup, err
 	}

@@ -128,6 +128,15 @@ func compareDecisions(got map[string]step, want map[string]string) []string {
 	return problems
 }
 
+// decisions lists the engine's steps, one "op type name" each, in URN order.
+func decisions(got map[string]step) []string {
+	var out []string
+	for _, urn := range slices.Sorted(maps.Keys(got)) {
+		out = append(out, got[urn].Op+" "+short(urn))
+	}
+	return out
+}
+
 // short is a URN's type and name.
 func short(urn string) string {
 	parts := strings.Split(urn, "::")

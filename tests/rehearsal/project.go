@@ -16,10 +16,8 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"metaflow-azure/internal/cli"
 	"metaflow-azure/internal/fakeprovider"
+	"metaflow-azure/tests/internal/controlplane"
 )
 
 const passphrase = "rehearsal passphrase"
@@ -39,6 +37,8 @@ type project struct {
 	server *fakeprovider.Server
 	access *aksAccess
 	nodes  *nodePools
+	// cluster stands in for the stack's AKS cluster.
+	cluster *controlplane.Cluster
 }
 
 // newProject writes the project and starts the stack's fake Azure.
@@ -66,24 +66,35 @@ func (e *environment) newProject(t *testing.T, stack string, settings map[string
 	}
 	p.write("Pulumi."+stack+".yaml", string(stackFile))
 
+	// The project's own AKS stand-in: a control plane whose API server asks the project's token
+	// authority, so one test's expired tokens are no other's, and no two stacks share namespaces.
+	tokens, err := newTokenAuthority(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tokens.close)
+	start := time.Now()
+	p.cluster, err = controlplane.Start(context.Background(), filepath.Join(root, "cluster"), e.tools, e.logf, controlplane.Options{APIServerArgs: tokens.apiServerArgs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.cluster.Stop)
+	e.logf("timing: %s: control plane ready in %s", stack, time.Since(start).Round(time.Second))
+
 	p.cloud, err = fakeprovider.New("metaflow-azure", stack)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.access, err = newAKSAccess(e.cluster, e.tokens); err != nil {
+	if p.access, err = newAKSAccess(p.cluster, tokens); err != nil {
 		t.Fatal(err)
 	}
 	p.cloud.Azure().SetClusterAccess(p.access)
-	p.nodes = &nodePools{cluster: e.cluster, logf: t.Logf}
+	p.nodes = &nodePools{cluster: p.cluster, logf: t.Logf}
 	p.cloud.Watch(p.nodes.watch)
 	if p.server, err = p.cloud.Serve(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.server.Stop)
-
-	// Whatever a test leaves behind (a failure stops before its destroy) must not reach the next
-	// one: the tests share the control plane.
-	t.Cleanup(func() { p.sweep() })
 
 	p.vars = maps.Clone(e.vars)
 	maps.Copy(p.vars, map[string]string{
@@ -181,46 +192,27 @@ func (p *project) configSet(key, value string) {
 	p.pulumi("config", "set", "--path", "--stack", p.stack, "metaflow-azure:"+key, value)
 }
 
-// metaflowAzure runs the metaflow-azure command line in this process, through the Automation
-// API, as `metaflow-azure <args> --stack <stack> --cwd <project>`. The pulumi CLI the Automation
-// API starts sees the test process's environment, which the tier sets for one project at a time.
+// metaflowAzure runs the metaflow-azure command line, built once for the tier, as
+// `metaflow-azure <args> --stack <stack> --cwd <project>` with the project's environment. It runs
+// as a process of its own, as users run it, so that tests running in parallel each keep theirs.
 func (p *project) metaflowAzure(args ...string) result {
 	p.t.Helper()
-	restore := p.useEnvironment()
-	defer restore()
+	cmd := exec.Command(p.env.cliBin, append(args, "--stack", p.stack, "--cwd", p.dir)...)
+	cmd.Env = p.environ()
+	cmd.Stdin = strings.NewReader("")
 	var stdout, stderr bytes.Buffer
-	o := &cli.Options{
-		Streams: cli.IOStreams{In: strings.NewReader(""), Out: &stdout, ErrOut: &stderr},
-		Getenv:  func(k string) string { return p.vars[k] },
-	}
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	code := cli.MainWithOptions(context.Background(), o, append(args, "--stack", p.stack, "--cwd", p.dir))
-	r := result{code: code, out: stdout.String(), errOut: stderr.String(), took: time.Since(start)}
-	p.env.logf("%s: metaflow-azure %s: exit %d in %s", p.stack, strings.Join(args, " "), code, r.took.Round(time.Millisecond))
+	err := cmd.Run()
+	r := result{out: stdout.String(), errOut: stderr.String(), took: time.Since(start)}
+	if err != nil {
+		r.code = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+		}
+	}
+	p.env.logf("%s: metaflow-azure %s: exit %d in %s", p.stack, strings.Join(args, " "), r.code, r.took.Round(time.Millisecond))
 	return r
-}
-
-// useEnvironment puts the project's variables into this process's environment, for the pulumi
-// CLI the Automation API starts and the program it serves in this process; it returns the undo.
-func (p *project) useEnvironment() func() {
-	old := map[string]*string{}
-	for k, v := range p.vars {
-		if prev, ok := os.LookupEnv(k); ok {
-			old[k] = &prev
-		} else {
-			old[k] = nil
-		}
-		os.Setenv(k, v)
-	}
-	return func() {
-		for k, v := range old {
-			if v == nil {
-				os.Unsetenv(k)
-			} else {
-				os.Setenv(k, *v)
-			}
-		}
-	}
 }
 
 // ok runs metaflow-azure and fails the test unless it succeeds.
@@ -294,26 +286,4 @@ func (p *project) state() map[string]string {
 		urns[r.URN] = r.Type
 	}
 	return urns
-}
-
-// sweep deletes the namespaces and nodes a stack may have left in the shared control plane.
-func (p *project) sweep() {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	c := p.env.cluster.Client
-	nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return
-	}
-	var mine []string
-	for _, ns := range nss.Items {
-		if ns.Labels["app.kubernetes.io/part-of"] == "metaflow" {
-			mine = append(mine, ns.Name)
-			_ = c.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{})
-		}
-	}
-	_ = c.CoreV1().Nodes().DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: poolNodeLabel})
-	if stuck := gone(ctx, p.env.cluster, mine, 2*time.Minute); len(stuck) > 0 {
-		p.env.logf("sweep after %s: %v", p.stack, stuck)
-	}
 }

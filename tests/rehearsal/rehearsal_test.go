@@ -27,15 +27,18 @@ func rehearsalSettings(charts string) map[string]string {
 	}
 }
 
-// The tests share one control plane, so they run one after another, each destroying its stack.
+// Each test has its own control plane, fake Azure and state, so they run in parallel (two at a
+// time with go test's default -parallel on two cores).
 
 func TestDev(t *testing.T) {
+	t.Parallel()
 	p := env.newProject(t, "dev", rehearsalSettings(env.charts.URL))
 	r := &rehearsal{t: t, p: p, up: p.upWithCLI, other: p.upWithPulumi}
 	r.all()
 }
 
 func TestProd(t *testing.T) {
+	t.Parallel()
 	p := env.newProject(t, "prod", rehearsalSettings(env.charts.URL))
 	r := &rehearsal{t: t, p: p, up: p.upWithPulumi, other: p.upWithCLI}
 	r.all()
@@ -91,10 +94,10 @@ func (r *rehearsal) firstDeploy(ctx context.Context, t *testing.T) {
 	if len(r.namespaces) < 4 {
 		t.Fatalf("the stack's namespaces output names %v", r.namespaces)
 	}
-	if problems := readiness(ctx, env.cluster, r.namespaces); len(problems) > 0 {
+	if problems := readiness(ctx, p.cluster, r.namespaces); len(problems) > 0 {
 		t.Errorf("after the first up:\n%s", strings.Join(problems, "\n"))
 	}
-	releases := helmReleases(ctx, env.cluster, r.namespaces)
+	releases := helmReleases(ctx, p.cluster, r.namespaces)
 	if len(releases) != 2 {
 		t.Errorf("deployed Helm releases %v, want Argo Workflows and Argo Events", releases)
 	}
@@ -144,7 +147,7 @@ func (r *rehearsal) noOp(ctx context.Context, t *testing.T) {
 	if changes := p.preview(); len(changes) > 0 {
 		t.Fatalf("a preview right after up shows changes:\n%s", strings.Join(compareDecisions(changes, nil), "\n"))
 	}
-	before, err := objects(ctx, env.cluster, r.namespaces)
+	before, err := objects(ctx, p.cluster, r.namespaces)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +166,7 @@ func (r *rehearsal) noOp(ctx context.Context, t *testing.T) {
 		t.Errorf("a new AKS token: the Kubernetes provider is %q, want an update", provider)
 	}
 	r.other()
-	after, err := objects(ctx, env.cluster, r.namespaces)
+	after, err := objects(ctx, p.cluster, r.namespaces)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +243,9 @@ func (r *rehearsal) dayTwo(ctx context.Context, t *testing.T) {
 			if len(want) == 0 {
 				t.Fatalf("the change %v declares nothing different", c.set)
 			}
-			if problems := compareDecisions(p.preview(), want); len(problems) > 0 {
+			decided := p.preview()
+			env.logf("%s: %s: the engine would %s", p.stack, c.name, strings.Join(decisions(decided), ", "))
+			if problems := compareDecisions(decided, want); len(problems) > 0 {
 				t.Errorf("the engine's decisions differ from what must change:\n%s", strings.Join(problems, "\n"))
 			}
 			// Alternate the ways a stack is run, on the same state.
@@ -249,7 +254,7 @@ func (r *rehearsal) dayTwo(ctx context.Context, t *testing.T) {
 			} else {
 				r.other()
 			}
-			if problems := readiness(ctx, env.cluster, r.namespaces); len(problems) > 0 {
+			if problems := readiness(ctx, p.cluster, r.namespaces); len(problems) > 0 {
 				t.Errorf("after the up:\n%s", strings.Join(problems, "\n"))
 			}
 			if c.check != nil {
@@ -312,7 +317,7 @@ func (p *project) setAll(set map[string]string) {
 
 func (r *rehearsal) replicas(ctx context.Context, t *testing.T, want int32) {
 	for _, name := range []string{"metadata-service", "metaflow-ui-backend", "metaflow-ui"} {
-		d, err := env.cluster.Client.AppsV1().Deployments("metaflow").Get(ctx, name, metav1.GetOptions{})
+		d, err := r.p.cluster.Client.AppsV1().Deployments("metaflow").Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -324,7 +329,7 @@ func (r *rehearsal) replicas(ctx context.Context, t *testing.T, want int32) {
 }
 
 func (r *rehearsal) node(ctx context.Context, t *testing.T, pool string, want bool) {
-	_, err := env.cluster.Client.CoreV1().Nodes().Get(ctx, nodeName(pool), metav1.GetOptions{})
+	_, err := r.p.cluster.Client.CoreV1().Nodes().Get(ctx, nodeName(pool), metav1.GetOptions{})
 	if got := err == nil; got != want {
 		t.Errorf("the node of pool %s exists: %v, want %v (%v)", pool, got, want, err)
 	}
@@ -384,7 +389,7 @@ func (r *rehearsal) destroy(ctx context.Context, t *testing.T) {
 		}
 		// Plain pulumi: Pulumi's protect on the data must stop the destroy before it deletes
 		// anything, the cluster and the Kubernetes objects included.
-		objectsBefore, err := objects(ctx, env.cluster, r.namespaces)
+		objectsBefore, err := objects(ctx, p.cluster, r.namespaces)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -397,7 +402,7 @@ func (r *rehearsal) destroy(ctx context.Context, t *testing.T) {
 				t.Errorf("pulumi destroy of a protected stack deleted %s", short(op.URN))
 			}
 		}
-		objectsAfter, err := objects(ctx, env.cluster, r.namespaces)
+		objectsAfter, err := objects(ctx, p.cluster, r.namespaces)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -432,10 +437,10 @@ func (r *rehearsal) destroy(ctx context.Context, t *testing.T) {
 			t.Errorf("destroy left in the fake Azure: %s %s", r.Type, r.ID)
 		}
 	}
-	if stuck := gone(ctx, env.cluster, r.namespaces, 2*time.Minute); len(stuck) > 0 {
+	if stuck := gone(ctx, p.cluster, r.namespaces, 2*time.Minute); len(stuck) > 0 {
 		t.Errorf("after destroy:\n%s", strings.Join(stuck, "\n"))
 	}
-	left, err := objects(ctx, env.cluster, r.namespaces)
+	left, err := objects(ctx, p.cluster, r.namespaces)
 	if err != nil {
 		t.Fatal(err)
 	}
