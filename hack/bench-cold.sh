@@ -10,9 +10,9 @@
 #   hack/bench-cold.sh plan       # the first plan only
 #   BENCH_KEEP=1 hack/bench-cold.sh   # keep the clone and caches (printed) for a look
 #
-# The clone sits beside this repository, because the chart and rehearsal tiers read
-# ../shared/charts next to it. Debian packages the tiers install (etcd-server, nginx, python3)
-# stay installed between runs: apt is not undone, so a machine that never had them pays about
+# The clone sits in a temporary directory beside this repository, with ../shared linked next to
+# it (the chart and rehearsal tiers read ../shared/charts). Debian packages the tiers install
+# (etcd-server, nginx, python3) stay installed between runs: apt is not undone, so a machine that never had them pays about
 # a minute more. Other work on the machine slows the wall times; CPU-seconds suffer less.
 set -euo pipefail
 
@@ -30,6 +30,9 @@ cleanup() {
 trap cleanup EXIT
 
 git clone -q "$root" "$work/repo"
+# The chart, rehearsal and task-image tests read ../shared (the pinned charts and upstream
+# sources) beside the repository, as in CI.
+ln -s "$(dirname "$root")/shared" "$work/shared"
 # Uncommitted work is not measured: the clone is HEAD.
 export GOCACHE=$work/gocache GOMODCACHE=$work/gomodcache METAFLOW_AZURE_TOOLS_CACHE=$work/tools
 export GOFLAGS="${GOFLAGS:-} -modcacherw"
