@@ -40,7 +40,9 @@ build() {
 only=${1:-}
 if [[ $only != helm && ! -x "$provider" ]]; then
 	echo "building pulumi-resource-kubernetes $version into $(dirname "$provider") (first build on this machine: ~1,500 CPU-seconds, 5 GB)" >&2
-	(cd "$mod" && "$GO" run ./gen -version "$version") >&2
+	# gen reads the provider module's own schema from the module cache, which a build of its
+	# packages alone does not fill on a fresh machine.
+	(cd "$mod" && "$GO" mod download github.com/pulumi/pulumi-kubernetes/provider/v4 && "$GO" run ./gen -version "$version") >&2
 	build "$provider" ./cmd/pulumi-resource-kubernetes "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version"
 fi
 if [[ ! -x "$helm" ]]; then
