@@ -158,9 +158,16 @@ func (r result) String() string {
 // pulumiRun runs the real pulumi CLI in the project directory, as a user types it.
 func (p *project) pulumiRun(args ...string) result {
 	p.t.Helper()
-	cmd := exec.Command(p.env.pulumiBin, append(args, "--non-interactive")...)
+	return p.run("pulumi", p.env.pulumiBin, args, append(args, "--non-interactive"))
+}
+
+// run runs bin with argv in the project directory and the project's environment, with no input,
+// and logs it under name with args (what the reader typed, without the tier's own flags).
+func (p *project) run(name, bin string, args, argv []string) result {
+	cmd := exec.Command(bin, argv...)
 	cmd.Dir = p.dir
 	cmd.Env = p.environ()
+	cmd.Stdin = strings.NewReader("")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -172,7 +179,7 @@ func (p *project) pulumiRun(args ...string) result {
 			r.code = ee.ExitCode()
 		}
 	}
-	p.env.logf("%s: pulumi %s: exit %d in %s", p.stack, strings.Join(args, " "), r.code, r.took.Round(time.Millisecond))
+	p.env.logf("%s: %s %s: exit %d in %s", p.stack, name, strings.Join(args, " "), r.code, r.took.Round(time.Millisecond))
 	return r
 }
 
@@ -197,22 +204,7 @@ func (p *project) configSet(key, value string) {
 // as a process of its own, as users run it, so that tests running in parallel each keep theirs.
 func (p *project) metaflowAzure(args ...string) result {
 	p.t.Helper()
-	cmd := exec.Command(p.env.cliBin, append(args, "--stack", p.stack, "--cwd", p.dir)...)
-	cmd.Env = p.environ()
-	cmd.Stdin = strings.NewReader("")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	r := result{out: stdout.String(), errOut: stderr.String(), took: time.Since(start)}
-	if err != nil {
-		r.code = -1
-		if ee, ok := err.(*exec.ExitError); ok {
-			r.code = ee.ExitCode()
-		}
-	}
-	p.env.logf("%s: metaflow-azure %s: exit %d in %s", p.stack, strings.Join(args, " "), r.code, r.took.Round(time.Millisecond))
-	return r
+	return p.run("metaflow-azure", p.env.cliBin, args, append(args, "--stack", p.stack, "--cwd", p.dir))
 }
 
 // ok runs metaflow-azure and fails the test unless it succeeds.
