@@ -17,6 +17,12 @@ cache="${METAFLOW_AZURE_TOOLS_CACHE:-$HOME/.cache/metaflow-azure/tools}"
 mod="$root/tools/k8sprovider"
 GO=${GO:-go}
 
+# One build at a time per tools cache (hack/test.sh builds tools in the background while the first
+# tiers run; a tier that needs one waits here for that build instead of starting another).
+mkdir -p "$cache"
+exec 9>"$cache/.k8s-provider.lock"
+flock 9
+
 # The provider reports the version of the tag the pinned pseudo-version is (v4.25.0).
 version=4.25.0
 helm_version=$(cd "$mod" && "$GO" list -m -f '{{.Version}}' helm.sh/helm/v3)

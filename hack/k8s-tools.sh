@@ -79,6 +79,10 @@ main() {
 
   local etcd apiserver cm sched kwok azwi azwimod
   mkdir -p "$CACHE"
+  # One build at a time per tools cache (hack/test.sh builds tools in the background while the
+  # first tiers run; a tier that needs these waits here for that build instead of starting another).
+  exec 9>"$CACHE/.k8s-tools.lock"
+  flock 9
   etcd=$(ensure_etcd)
   apiserver=$(build_tool kube-apiserver "$kver" "$kdir" k8s.io/kubernetes/cmd/kube-apiserver "$kflags")
   cm=$(build_tool kube-controller-manager "$kver" "$kdir" k8s.io/kubernetes/cmd/kube-controller-manager "$kflags")

@@ -14,6 +14,12 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${METAFLOW_AZURE_TOOLS_CACHE:-$HOME/.cache/metaflow-azure/tools}"
 bindir="$cache/pulumi-$version/bin"
 
+# One build at a time per tools cache: hack/test.sh builds tools in the background while the first
+# tiers run, and a tier that needs this one waits here for that build instead of starting another.
+mkdir -p "$cache"
+exec 9>"$cache/.pulumi-cli.lock"
+flock 9
+
 # The binary must report its version: the Automation API refuses a CLI whose version is empty.
 # The language host is the project's own code: rebuilt whenever its source is newer (seconds).
 build_langhost() {
