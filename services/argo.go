@@ -1,6 +1,7 @@
 package services
 
 import (
+	"slices"
 	"strings"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -51,6 +52,9 @@ type ArgoArgs struct {
 	// BlobEndpoint and Container make the default artifact repository Azure Blob.
 	BlobEndpoint pulumi.StringInput
 	Container    pulumi.StringInput
+	// DatastoreRoot is Metaflow's datastore root ("<container>/<prefix>"), which every container
+	// template gets by default (see ArgoValues).
+	DatastoreRoot pulumi.StringInput
 }
 
 // Argo is Argo Workflows from the official chart, with no demo components, confined to the task
@@ -85,7 +89,7 @@ func NewArgo(ctx *pulumi.Context, name string, args *ArgoArgs, opts ...pulumi.Re
 	}
 	release, ns, err := newArgoRelease(ctx, c, name, args.Namespace, argoPodSecurity, ArgoReleaseName,
 		chartSource{Chart: "argo-workflows", Repository: args.ChartRepository, Version: args.ChartVersion},
-		ArgoValues(args.Tasks.Pods(), args.AuthMode))
+		ArgoValues(args.Tasks.Pods(), args.AuthMode, MetaflowDatastoreEnv(args.BlobEndpoint, args.DatastoreRoot)))
 	if err != nil {
 		return nil, err
 	}
@@ -122,12 +126,35 @@ func NewArgo(ctx *pulumi.Context, name string, args *ArgoArgs, opts ...pulumi.Re
 // client-secret mode the executor reads the Azure credentials from the task namespace's Secret
 // instead. Every key is read by the pinned chart and changes what it renders; the chart tier of
 // tests/k8sapi proves both.
-func ArgoValues(pods TaskPods, authMode string) pulumi.Map {
+//
+// templateEnv goes into every container template of every workflow as a template default
+// (workflowDefaults.spec.templateDefaults.container.env). Metaflow gives its step templates
+// their datastore settings itself, but not the error-capture exit hook of each WorkflowTemplate
+// (argo_workflows.py, _error_msg_capture_hook_templates, at 2.19.38): that pod downloads the
+// code package from $METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT and saves its logs under the
+// datastore root, so without the defaults every failed run loses its error capture on Azure.
+// Argo merges template defaults under the template's own values (a strategic merge patch, env
+// merged by name: workflow/controller/operator.go mergedTemplateDefaultsInto at v3.7.11), so a
+// step's own settings win; the Metaflow tier (tests/metaflow) checks the hook's resulting env.
+func ArgoValues(pods TaskPods, authMode string, templateEnv pulumi.StringMap) pulumi.Map {
 	workflowSpec := pulumi.Map{"serviceAccountName": pulumi.String(pods.ServiceAccount)}
 	if len(pods.Labels) > 0 {
-		// Every pod of a workflow (steps, Metaflow's heartbeat daemon, artifact GC) carries
-		// them, whoever submitted the workflow.
+		// Every pod of a workflow (steps, Metaflow's heartbeat daemon, artifact GC, the
+		// error-capture hook) carries them, whoever submitted the workflow.
 		workflowSpec["podMetadata"] = pulumi.Map{"labels": pulumi.ToStringMap(pods.Labels)}
+	}
+	if len(templateEnv) > 0 {
+		names := make([]string, 0, len(templateEnv))
+		for name := range templateEnv {
+			names = append(names, name)
+		}
+		// Sorted: a stable order keeps the release's values, and so the preview, unchanged.
+		slices.Sort(names)
+		env := make(pulumi.Array, 0, len(names))
+		for _, name := range names {
+			env = append(env, pulumi.Map{"name": pulumi.String(name), "value": templateEnv[name]})
+		}
+		workflowSpec["templateDefaults"] = pulumi.Map{"container": pulumi.Map{"env": env}}
 	}
 	managed := "--managed-namespace=" + pods.Namespace
 	values := pulumi.Map{
@@ -298,4 +325,16 @@ func newArgoRelease(ctx *pulumi.Context, parent pulumi.Resource, name, namespace
 // profile, which Pod Security "restricted" requires.
 func runtimeDefaultSeccomp() pulumi.Map {
 	return pulumi.Map{"seccompProfile": pulumi.Map{"type": pulumi.String("RuntimeDefault")}}
+}
+
+// MetaflowDatastoreEnv is the datastore part of the Metaflow profile, as task containers read it.
+func MetaflowDatastoreEnv(blobEndpoint, datastoreRoot pulumi.StringInput) pulumi.StringMap {
+	env := pulumi.StringMap{}
+	if blobEndpoint != nil {
+		env["METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT"] = blobEndpoint
+	}
+	if datastoreRoot != nil {
+		env["METAFLOW_DATASTORE_SYSROOT_AZURE"] = datastoreRoot
+	}
+	return env
 }

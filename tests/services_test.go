@@ -330,7 +330,7 @@ func TestHelmChartsArePinnedWithoutDemoComponents(t *testing.T) {
 	if got, want := valuesOf(t, argo), plain(services.ArgoValues(services.TaskPods{
 		Namespace: "metaflow-jobs", ServiceAccount: services.TaskServiceAccountName,
 		Labels: map[string]string{azurefacts.WorkloadIdentityUseLabel: "true"},
-	}, "server")); !reflect.DeepEqual(got, want) {
+	}, "server", services.MetaflowDatastoreEnv(pulumi.String(str(s.one(tStorage, "datastore-account").Outputs, "primaryEndpoints.blob")), pulumi.String("metaflow/metaflow")))); !reflect.DeepEqual(got, want) {
 		t.Errorf("argo-workflows values:\n%v\nwant (dev: argo.authMode server)\n%v", got, want)
 	}
 	events := s.one(tRelease, "argo-events")

@@ -590,7 +590,7 @@ func declareKubernetes(ctx *pulumi.Context, s *settings.Settings, pools []taskpo
 	if s.Argo.Enabled {
 		argo, err = services.NewArgo(ctx, "argo", &services.ArgoArgs{
 			Namespace: s.Argo.Namespace, ChartVersion: s.Argo.ChartVersion, ChartRepository: s.Argo.ChartRepository, AuthMode: s.Argo.AuthMode,
-			Tasks: tasks, BlobEndpoint: store.BlobEndpoint, Container: store.ContainerName,
+			Tasks: tasks, BlobEndpoint: store.BlobEndpoint, Container: store.ContainerName, DatastoreRoot: datastoreRoot,
 		}, onCluster)
 		if err != nil {
 			return nil, fmt.Errorf("declaring Argo Workflows: %w", err)
