@@ -31,7 +31,7 @@ trap stop_background EXIT
 if [[ ${METAFLOW_AZURE_NO_PREBUILD:-} != 1 ]]; then
 	echo "test.sh: building tools in the background (log: $log)" >&2
 	# In the order the tiers need them: the CLI (engine tier), Helm and the control plane (k8s
-	# tier), the provider (rehearsal tier; it reuses Helm's packages).
+	# tier), the Metaflow tier's packages, the provider (rehearsal tier; it reuses Helm's packages).
 	setsid nice -n 19 bash -c '
 		set -uo pipefail
 		step() {
@@ -45,6 +45,7 @@ if [[ ${METAFLOW_AZURE_NO_PREBUILD:-} != 1 ]]; then
 		step "$0/pulumi-cli.sh"
 		step "$0/k8s-provider.sh" helm
 		step "$0/k8s-tools.sh"
+		step "$0/metaflow-deps.sh"
 		step "$0/k8s-provider.sh"
 	' "$hack" >"$log" 2>&1 &
 	bg=$!
