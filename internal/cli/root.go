@@ -100,7 +100,7 @@ func NewRootCommand(o *Options) *cobra.Command {
 	root.AddCommand(
 		newPlanCommand(o),
 		newDeployerRoleCommand(o),
-		newPreviewCommand(o), newUpCommand(o), newRefreshCommand(o), newDestroyCommand(o), newOutputsCommand(o), newConfigCommand(o), newPortForwardCommand(o),
+		newPreviewCommand(o), newUpCommand(o), newRefreshCommand(o), newDestroyCommand(o), newOutputsCommand(o), newConfigCommand(o), newPortForwardCommand(o), newVerifyCommand(o),
 	)
 	return root
 }

@@ -137,6 +137,7 @@ func (r *tierRun) all() {
 	r.t.Run("uibackend", func(t *testing.T) { r.uiBackend(t, runID) })
 	r.t.Run("argo", func(t *testing.T) { r.argo(t) })
 	r.t.Run("events", func(t *testing.T) { r.publishEvent(t) })
+	r.t.Run("verify-task", func(t *testing.T) { r.verifyTask(t) })
 }
 
 func (r *tierRun) setUp() {
