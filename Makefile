@@ -93,8 +93,8 @@ test-runtime:
 
 # The rehearsal tier (tests/rehearsal, build tag rehearsal): the whole stack through the real
 # Pulumi engine, for dev and prod, through metaflow-azure (the Automation API) and plain pulumi:
-# first deploy, no-op runs, each day-2 change, refresh (with expired tokens), destroy, and an
-# interrupted up. The fake Azure is served as the azure-native, azuread and random providers; the
+# first deploy, no-op runs, each day-2 change, refresh (with expired tokens), `metaflow-azure
+# verify` as far as kwok allows, destroy, and an interrupted up. The fake Azure is served as the azure-native, azuread and random providers; the
 # real Kubernetes provider (hack/k8s-provider.sh, built once: ~1,100 CPU-seconds after Helm)
 # installs the Argo charts from ../shared/charts served over HTTPS; each test gets its own control
 # plane with a kwok node per AKS pool, standing in for AKS, and the tests run in parallel

@@ -98,7 +98,8 @@ The task image is the profile's METAFLOW_KUBERNETES_CONTAINER_IMAGE unless --tas
 			fwdCtx, stopForwarding := context.WithCancel(ctx)
 			defer stopForwarding()
 			// A forward that does not come up fails its checks; the cluster checks still run.
-			urls, forwardErr := forwardForChecks(fwdCtx, &portforward.Forwarder{Config: rest, Log: io.Discard}, time.Minute, targets, "metadata", "events-webhook")
+			forwardLog := &lastLine{}
+			urls, forwardErr := forwardForChecks(fwdCtx, &portforward.Forwarder{Config: rest, Log: forwardLog}, min(timeout, time.Minute), targets, "metadata", "events-webhook")
 			webhook := ""
 			if u, ok := urls["events-webhook"]; ok {
 				path := "/"
@@ -111,7 +112,9 @@ The task image is the profile's METAFLOW_KUBERNETES_CONTAINER_IMAGE unless --tas
 				Profile: profile, Kube: kube, Dynamic: dyn, Datastore: store,
 				MetadataURL: urls["metadata"], WebhookURL: webhook,
 				TaskImage: taskImage, Argo: profile["METAFLOW_ARGO_WORKFLOWS_UI_URL"] != "",
-				ID: checkID(), Timeout: timeout, ForwardError: forwardErr,
+				ID: checkID(), Timeout: timeout,
+				MetadataForwardError: forwardLog.wrap("metadata", forwardErr),
+				WebhookForwardError:  forwardLog.wrap("events-webhook", forwardErr),
 			}
 			fmt.Fprintf(o.Streams.ErrOut, "verifying stack %q (checks named metaflow-azure-verify-%s)\n", st.Name(), stack.ID)
 			results := verify.Run(ctx, stack, func(r verify.Result) {
@@ -204,7 +207,7 @@ func forwardForChecks(ctx context.Context, f *portforward.Forwarder, wait time.D
 			err = errors.New("port forwarding ended")
 		}
 	case <-time.After(wait):
-		err = fmt.Errorf("not forwarded within %s: no ready pod behind the Service?", wait)
+		err = fmt.Errorf("not forwarded within %s", wait)
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -253,4 +256,35 @@ func (b *blobDatastore) Get(ctx context.Context, container, name string) ([]byte
 func (b *blobDatastore) Delete(ctx context.Context, container, name string) error {
 	_, err := b.client.DeleteBlob(ctx, container, name, nil)
 	return err
+}
+
+// lastLine keeps the last line the port-forward logged for each target ("name: ..."): why a
+// forward did not come up, which says more than a timeout does.
+type lastLine struct {
+	mu    sync.Mutex
+	lines map[string]string
+}
+
+func (l *lastLine) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lines == nil {
+		l.lines = map[string]string{}
+	}
+	for _, s := range strings.Split(strings.TrimSpace(string(p)), "\n") {
+		if name, _, ok := strings.Cut(strings.TrimSpace(s), ": "); ok {
+			l.lines[name] = strings.TrimSpace(s)
+		}
+	}
+	return len(p), nil
+}
+
+// wrap adds what the port-forward said about the target to err.
+func (l *lastLine) wrap(target string, err error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil || l.lines[target] == "" {
+		return err
+	}
+	return fmt.Errorf("%w; the port-forward said: %s", err, l.lines[target])
 }

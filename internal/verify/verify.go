@@ -57,9 +57,10 @@ type Stack struct {
 	// forwarded to on this machine; WebhookURL is empty when Argo Events is off.
 	MetadataURL string
 	WebhookURL  string
-	// ForwardError says why a URL above is empty (the port-forward did not come up).
-	ForwardError error
-	Datastore    Datastore
+	// MetadataForwardError and WebhookForwardError say why a URL above is empty (its
+	// port-forward did not come up).
+	MetadataForwardError, WebhookForwardError error
+	Datastore                                 Datastore
 	// TaskImage runs the task pod and the workflow; default: the profile's
 	// METAFLOW_KUBERNETES_CONTAINER_IMAGE.
 	TaskImage string
@@ -134,7 +135,7 @@ func Passed(results []Result) bool {
 
 func checkMetadata(ctx context.Context, s *Stack) (string, error) {
 	if s.MetadataURL == "" {
-		return "", fmt.Errorf("the metadata service is not forwarded: %v", s.ForwardError)
+		return "", fmt.Errorf("the metadata service is not forwarded: %v", s.MetadataForwardError)
 	}
 	base := strings.TrimRight(s.MetadataURL, "/")
 	ping, err := s.get(ctx, base+"/ping")
@@ -486,7 +487,7 @@ func checkWebhook(ctx context.Context, s *Stack) (string, error) {
 		return "Argo Events is off in this stack", nil
 	}
 	if s.WebhookURL == "" {
-		return "", fmt.Errorf("the webhook is not forwarded: %v", s.ForwardError)
+		return "", fmt.Errorf("the webhook is not forwarded: %v", s.WebhookForwardError)
 	}
 	event := map[string]any{
 		"name":    "metaflow-azure-verify",

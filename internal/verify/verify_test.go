@@ -263,7 +263,9 @@ func TestUnforwardedServicesFailWithTheReason(t *testing.T) {
 	c := newCluster(t, true, "Succeeded")
 	s := newServers(t, http.StatusOK)
 	st := stack(c, s, &memStore{blobs: map[string][]byte{}}, goodLog)
-	st.MetadataURL, st.WebhookURL, st.ForwardError = "", "", errors.New("no ready pod behind service metaflow/metadata-service")
+	st.MetadataURL, st.WebhookURL = "", ""
+	st.MetadataForwardError = errors.New("no ready pod behind service metaflow/metadata-service")
+	st.WebhookForwardError = errors.New("no ready pod behind service metaflow-jobs/webhook")
 	results := Run(context.Background(), st, nil)
 	for _, i := range []int{0, 4} {
 		if results[i].OK || !strings.Contains(results[i].Detail, "no ready pod") {

@@ -64,6 +64,7 @@ func (r *rehearsal) all() {
 		{"no-op runs change nothing", r.noOp},
 		{"day-2 changes", r.dayTwo},
 		{"refresh finds no drift", r.refresh},
+		{"verify as far as kwok goes", r.verify},
 		{"destroy", r.destroy},
 	}
 	for _, s := range steps {
