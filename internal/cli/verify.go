@@ -98,7 +98,7 @@ The task image is the profile's METAFLOW_KUBERNETES_CONTAINER_IMAGE unless --tas
 			fwdCtx, stopForwarding := context.WithCancel(ctx)
 			defer stopForwarding()
 			// A forward that does not come up fails its checks; the cluster checks still run.
-			forwardLog := &lastLine{}
+			forwardLog := &forwardComplaints{}
 			urls, forwardErr := forwardForChecks(fwdCtx, &portforward.Forwarder{Config: rest, Log: forwardLog}, min(timeout, time.Minute), targets, "metadata", "events-webhook")
 			webhook := ""
 			if u, ok := urls["events-webhook"]; ok {
@@ -258,14 +258,14 @@ func (b *blobDatastore) Delete(ctx context.Context, container, name string) erro
 	return err
 }
 
-// lastLine keeps the last line the port-forward logged for each target ("name: ..."): why a
+// forwardComplaints keeps the last line the port-forward logged for each target ("name: ..."): why a
 // forward did not come up, which says more than a timeout does.
-type lastLine struct {
+type forwardComplaints struct {
 	mu    sync.Mutex
 	lines map[string]string
 }
 
-func (l *lastLine) Write(p []byte) (int, error) {
+func (l *forwardComplaints) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.lines == nil {
@@ -280,7 +280,7 @@ func (l *lastLine) Write(p []byte) (int, error) {
 }
 
 // wrap adds what the port-forward said about the target to err.
-func (l *lastLine) wrap(target string, err error) error {
+func (l *forwardComplaints) wrap(target string, err error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err == nil || l.lines[target] == "" {

@@ -118,58 +118,46 @@ func (s *sandbox) hostsFile() string {
 
 // listen opens a TCP listener inside the sandbox's network namespace: a socket belongs to the
 // namespace it was created in, so the test's own servers (the Entra stand-in, the webhook
-// receiver) serve the sandbox while the rest of the test stays outside it.
+// receiver, the API server proxy) serve the sandbox while the rest of the test stays outside it.
 func (s *sandbox) listen(addr string) (net.Listener, error) {
-	type result struct {
-		ln  net.Listener
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// The thread is left locked on purpose: it ends with the goroutine instead of going back
-		// to the scheduler in another namespace.
-		runtime.LockOSThread()
-		f, err := os.Open(s.netns)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- result{err: fmt.Errorf("setns: %w", err)}
-			return
-		}
-		ln, err := net.Listen("tcp", addr)
-		ch <- result{ln, err}
-	}()
-	r := <-ch
-	return r.ln, r.err
+	var ln net.Listener
+	err := s.inNetns(func() (err error) {
+		ln, err = net.Listen("tcp", addr)
+		return err
+	})
+	return ln, err
 }
 
-// dial connects to addr inside the sandbox (for readiness checks).
+// dial connects to addr inside the sandbox (for readiness checks and the tier's own requests).
 func (s *sandbox) dial(addr string) (net.Conn, error) {
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan result, 1)
+	var c net.Conn
+	err := s.inNetns(func() (err error) {
+		c, err = net.DialTimeout("tcp", addr, time.Second)
+		return err
+	})
+	return c, err
+}
+
+// inNetns runs f on an OS thread of its own that has joined the sandbox's network namespace.
+// The thread stays locked on purpose: it ends with the goroutine instead of going back to the
+// scheduler in the other namespace.
+func (s *sandbox) inNetns(f func() error) error {
+	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		f, err := os.Open(s.netns)
+		ns, err := os.Open(s.netns)
 		if err != nil {
-			ch <- result{err: err}
+			done <- err
 			return
 		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- result{err: err}
+		defer ns.Close()
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			done <- fmt.Errorf("setns: %w", err)
 			return
 		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		ch <- result{c, err}
+		done <- f()
 	}()
-	r := <-ch
-	return r.c, r.err
+	return <-done
 }
 
 func (s *sandbox) waitPort(p *proc, addr string, within time.Duration) {
