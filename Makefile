@@ -65,7 +65,7 @@ test-k8s:
 # CRDs (strict field validation) and Argo's JSON schemas, ArgoEvent.publish to the webhook URL.
 # Each stack runs in network and mount namespaces of its own (root). Python packages from Debian,
 # Azurite from npm, goose from the module proxy (hack/metaflow-deps.sh); the control plane is
-# the k8s tier's. About 3 minutes warm.
+# the k8s tier's. About 80 s warm.
 test-metaflow:
 	./hack/metaflow-deps.sh >/dev/null
 	$(GO) vet -tags metaflow ./tests/metaflow/

@@ -20,9 +20,13 @@ log() { printf 'metaflow-deps: %s\n' "$*" >&2; }
 # datastore and Argo integration (azure-identity, azure-storage-blob, kubernetes, requests).
 # python3-venv lays the service out in /opt/latest as its image does; python3-jsonschema checks
 # what Metaflow writes against Argo's published schemas.
+# iproute2 and util-linux (ip, unshare, nsenter, runuser) build each stack's sandbox; the base
+# image's PostgreSQL 15 is the database (postgresql-15 where it is missing).
 packages=(python3 python3-venv python3-pip python3-aiohttp python3-aiohttp-cors python3-aiopg
 	python3-psycopg2 python3-packaging python3-boto3 python3-azure python3-requests python3-kubernetes
-	python3-click python3-pyee python3-throttler python3-pygit2 python3-jsonschema python3-yaml)
+	python3-click python3-pyee python3-throttler python3-pygit2 python3-jsonschema python3-yaml
+	iproute2 util-linux)
+command -v initdb >/dev/null || [[ -x /usr/lib/postgresql/15/bin/initdb ]] || packages+=(postgresql-15)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -271,7 +271,11 @@ func (s *sandbox) postgres(ctx context.Context, f *stackFacts, host, user, datab
 	data := filepath.Join(dir, "data")
 	initdb, err := exec.LookPath("initdb")
 	if err != nil {
-		s.t.Fatalf("PostgreSQL's initdb: %v", err)
+		// Debian's postgresql-15 keeps the server's programs off PATH.
+		initdb = "/usr/lib/postgresql/15/bin/initdb"
+		if _, statErr := os.Stat(initdb); statErr != nil {
+			s.t.Fatalf("PostgreSQL's initdb: %v", err)
+		}
 	}
 	bin := filepath.Dir(initdb)
 	if out, err := s.run(ctx, spec{name: "initdb", user: "postgres", argv: []string{initdb, "-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"}}); err != nil {
