@@ -120,6 +120,9 @@ func Open(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := repairFileBackend(backend, progress); err != nil {
+		return nil, err
+	}
 	env := map[string]string{
 		EnvBackendURL: backend,
 		// The update check calls out to the internet; it only slows every command down here.
