@@ -27,8 +27,10 @@ const (
 	tokenFile      = tokenDir + "/azure-identity-token"
 	authorityHost  = "https://login.microsoftonline.com/"
 	entraLoginHost = "login.microsoftonline.com"
-	// storageAudience is the audience Azure Storage takes tokens for (scope
-	// https://storage.azure.com/.default).
+	// storageAudience is the audience Azure Storage takes tokens for: the Storage SDK asks for
+	// the scope https://storage.azure.com/.default (azure-storage-blob's
+	// _shared/constants.py STORAGE_OAUTH_SCOPE), and Azurite accepts the audience
+	// (src/blob/utils/constants.ts VALID_BLOB_AUDIENCES at 3.35.0).
 	storageAudience = "https://storage.azure.com"
 )
 
