@@ -17,9 +17,9 @@ plan:
 	$(GO) run ./cmd/metaflow-azure plan --stack dev
 
 # Everything CI runs: formatting, vet, the offline unit and whole-stack tests, the real-engine
-# tests of the CLI, the real-API-server tier, the runtime tier and the rehearsal. hack/test.sh
-# runs them in this order while it builds the tools of the later tiers in the background (at the
-# lowest CPU priority), and prints each tier's wall time.
+# tests of the CLI, the real-API-server tier, the Metaflow tier, the runtime tier and the
+# rehearsal. hack/test.sh runs them in this order while it builds the tools of the later tiers in
+# the background (at the lowest CPU priority), and prints each tier's wall time.
 TIERS := vet armcontract unit test-race test-engine test-k8s test-metaflow test-runtime test-rehearsal
 test:
 	./hack/test.sh $(TIERS)
