@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 
 	"metaflow-azure/internal/portforward"
 	"metaflow-azure/internal/program"
+	"metaflow-azure/internal/stackops"
 )
 
 func newPortForwardCommand(o *Options) *cobra.Command {
@@ -29,25 +32,16 @@ Service is resolved again and the same local port reconnects. Runs until Ctrl-C.
 			if err != nil {
 				return err
 			}
-			kc, ok := outs[program.OutputKubeconfig].Value.(string)
-			if !ok || kc == "" {
-				return missingOutput(st, program.OutputKubeconfig)
+			cfg, err := clusterConfig(st, outs)
+			if err != nil {
+				return err
 			}
-			raw, ok := outs[program.OutputPortForwards]
-			if !ok {
+			if _, ok := outs[program.OutputPortForwards]; !ok {
 				return missingOutput(st, program.OutputPortForwards)
 			}
-			var targets []portforward.Target
-			b, err := json.Marshal(raw.Value)
-			if err == nil {
-				err = json.Unmarshal(b, &targets)
-			}
+			targets, err := portForwardTargets(st, outs)
 			if err != nil {
-				return fmt.Errorf("stack %q output %s: %w", st.Name(), program.OutputPortForwards, err)
-			}
-			cfg, err := portforward.RESTConfigFromKubeconfig([]byte(kc))
-			if err != nil {
-				return fmt.Errorf("stack %q output %s: %w", st.Name(), program.OutputKubeconfig, err)
+				return err
 			}
 			f := &portforward.Forwarder{Config: cfg, Out: o.Streams.Out, Log: o.Streams.ErrOut}
 			fmt.Fprintf(o.Streams.ErrOut, "forwarding %d services of stack %q; Ctrl-C stops\n", len(targets), st.Name())
@@ -58,4 +52,34 @@ Service is resolved again and the same local port reconnects. Runs until Ctrl-C.
 			return nil
 		},
 	}
+}
+
+// clusterConfig reaches the stack's cluster with its kubeconfig output, kept in memory.
+func clusterConfig(st *stackops.Stack, outs auto.OutputMap) (*rest.Config, error) {
+	kc, ok := outs[program.OutputKubeconfig].Value.(string)
+	if !ok || kc == "" {
+		return nil, missingOutput(st, program.OutputKubeconfig)
+	}
+	cfg, err := portforward.RESTConfigFromKubeconfig([]byte(kc))
+	if err != nil {
+		return nil, fmt.Errorf("stack %q output %s: %w", st.Name(), program.OutputKubeconfig, err)
+	}
+	return cfg, nil
+}
+
+// portForwardTargets decodes the portForwards output; none when the stack has no such output.
+func portForwardTargets(st *stackops.Stack, outs auto.OutputMap) ([]portforward.Target, error) {
+	raw, ok := outs[program.OutputPortForwards]
+	if !ok {
+		return nil, nil
+	}
+	var targets []portforward.Target
+	b, err := json.Marshal(raw.Value)
+	if err == nil {
+		err = json.Unmarshal(b, &targets)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stack %q output %s: %w", st.Name(), program.OutputPortForwards, err)
+	}
+	return targets, nil
 }

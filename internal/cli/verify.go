@@ -51,10 +51,6 @@ The task image is the profile's METAFLOW_KUBERNETES_CONTAINER_IMAGE unless --tas
 			if err != nil {
 				return err
 			}
-			kc, ok := outs[program.OutputKubeconfig].Value.(string)
-			if !ok || kc == "" {
-				return missingOutput(st, program.OutputKubeconfig)
-			}
 			cfgOut, ok := outs[program.OutputMetaflowConfig]
 			if !ok {
 				return missingOutput(st, program.OutputMetaflowConfig)
@@ -67,19 +63,13 @@ The task image is the profile's METAFLOW_KUBERNETES_CONTAINER_IMAGE unless --tas
 			if err := json.Unmarshal(text, &profile); err != nil {
 				return fmt.Errorf("stack %q output %s: %w", st.Name(), program.OutputMetaflowConfig, err)
 			}
-			var targets []portforward.Target
-			if raw, ok := outs[program.OutputPortForwards]; ok {
-				b, err := json.Marshal(raw.Value)
-				if err == nil {
-					err = json.Unmarshal(b, &targets)
-				}
-				if err != nil {
-					return fmt.Errorf("stack %q output %s: %w", st.Name(), program.OutputPortForwards, err)
-				}
-			}
-			rest, err := portforward.RESTConfigFromKubeconfig([]byte(kc))
+			rest, err := clusterConfig(st, outs)
 			if err != nil {
-				return fmt.Errorf("stack %q output %s: %w", st.Name(), program.OutputKubeconfig, err)
+				return err
+			}
+			targets, err := portForwardTargets(st, outs)
+			if err != nil {
+				return err
 			}
 			kube, err := kubernetes.NewForConfig(rest)
 			if err != nil {

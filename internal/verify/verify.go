@@ -283,8 +283,7 @@ func checkTaskPod(ctx context.Context, s *Stack) (string, error) {
 	}
 	defer func() {
 		background := metav1.DeletePropagationBackground
-		// A fresh context: the check's own may be what ended.
-		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		cleanup, cancel := cleanupContext(ctx)
 		defer cancel()
 		_ = jobs.Delete(cleanup, name, metav1.DeleteOptions{PropagationPolicy: &background})
 	}()
@@ -435,7 +434,7 @@ func checkWorkflow(ctx context.Context, s *Stack) (string, error) {
 		return "", fmt.Errorf("submitting Workflow %s/%s: %w", ns, name, err)
 	}
 	defer func() {
-		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		cleanup, cancel := cleanupContext(ctx)
 		defer cancel()
 		_ = wf.Delete(cleanup, name, metav1.DeleteOptions{})
 	}()
@@ -512,4 +511,10 @@ func checkWebhook(ctx context.Context, s *Stack) (string, error) {
 		return "", fmt.Errorf("POST %s: %s %s", s.WebhookURL, resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return fmt.Sprintf("the webhook %s took event metaflow-azure-verify", s.WebhookURL), nil
+}
+
+// cleanupContext is for deleting what a check made: a fresh deadline, since the check's own
+// context may be what ended.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
