@@ -10,6 +10,7 @@ set -euo pipefail
 
 cache=${METAFLOW_AZURE_TOOLS_CACHE:-$HOME/.cache/metaflow-azure/tools}
 GO=${GO:-go}
+hack=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$cache"
 exec 9>"$cache/.metaflow-deps.lock"
 flock 9
@@ -27,25 +28,14 @@ packages=(python3 python3-venv python3-pip python3-aiohttp python3-aiohttp-cors 
 	python3-click python3-pyee python3-throttler python3-pygit2 python3-jsonschema python3-yaml
 	iproute2 util-linux)
 command -v initdb >/dev/null || [[ -x /usr/lib/postgresql/15/bin/initdb ]] || packages+=(postgresql-15)
-missing=()
-for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-	log "installing Debian packages: ${missing[*]}"
-	sudo=""
-	[[ $(id -u) == 0 ]] || sudo=sudo
-	$sudo apt-get update -qq >&2
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-fi
+"$hack/apt-install.sh" "${packages[@]}"
 
 # Azurite 3.35.0 is the newest release that supports Node 20 (3.36 wants Node 21, 3.37 Node 22).
 azurite_version=3.35.0
 azurite_dir="$cache/azurite-$azurite_version"
 if [[ ! -x $azurite_dir/node_modules/.bin/azurite-blob ]]; then
 	if ! command -v npm >/dev/null; then
-		log "installing Debian npm"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >&2
+		"$hack/apt-install.sh" nodejs npm
 	fi
 	log "installing azurite $azurite_version from npm into $azurite_dir"
 	rm -rf "$azurite_dir.tmp" && mkdir -p "$azurite_dir.tmp"

@@ -6,17 +6,9 @@
 # Needs root (CI runs as root). Instant when everything is there; about 15-30 s of apt otherwise.
 set -euo pipefail
 
-missing=()
-command -v nginx >/dev/null || missing+=(nginx)
-[ -x /usr/bin/python3 ] || missing+=(python3)
-{ command -v setpriv && command -v unshare; } >/dev/null || missing+=(util-linux)
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "installing ${missing[*]} from Debian for the runtime tier" >&2
-	apt-get update -qq >&2
-	# The package's own service is never started: nothing here runs an init system, and the
-	# tests start nginx themselves on loopback with their own configuration.
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-fi
+# The nginx package's own service is never started: nothing here runs an init system, and the
+# tests start nginx themselves on loopback with their own configuration.
+"$(dirname "$0")/apt-install.sh" nginx python3 util-linux
 if ! id nginx >/dev/null 2>&1; then
 	useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin nginx
 fi
