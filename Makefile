@@ -18,9 +18,11 @@ plan:
 
 # Everything CI runs: formatting, vet, the offline unit and whole-stack tests, the real-engine
 # tests of the CLI, the real-API-server tier, the Metaflow tier, the runtime tier and the
-# rehearsal. hack/test.sh runs them in this order while it builds the tools of the later tiers in
-# the background (at the lowest CPU priority), and prints each tier's wall time.
-TIERS := vet armcontract unit test-race test-engine test-k8s test-metaflow test-runtime test-rehearsal
+# rehearsal. hack/test.sh runs the first four in order, then two lanes side by side (the
+# rehearsal, the longest tier; the engine, runtime, k8s and Metaflow tiers), while it builds the
+# tools of the later tiers in the background (at the lowest CPU priority), and prints each tier's
+# wall time.
+TIERS := vet armcontract unit test-race 'test-rehearsal|test-engine,test-runtime,test-k8s,test-metaflow'
 test:
 	./hack/test.sh $(TIERS)
 
