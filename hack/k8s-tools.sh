@@ -26,7 +26,9 @@ version_of() {
 
 # build_tool NAME VERSION MODULE_DIR PACKAGE LDFLAGS builds NAME into $CACHE/NAME-VERSION/ unless
 # it is already there. It writes to a temporary name first so an interrupted build never leaves
-# a half-written binary that a later run would trust.
+# a half-written binary that a later run would trust. The flags are hack/k8s-provider.sh's: kwok
+# and the webhook then reuse the Kubernetes packages Helm and the provider compiled (their
+# modules keep those at one version: TestToolModulesShareCompiledPackages).
 build_tool() {
   local name=$1 version=$2 dir=$3 pkg=$4 ldflags=$5
   local out="$CACHE/$name-$version/$name"
@@ -52,10 +54,7 @@ ensure_etcd() {
     return
   fi
   log "installing Debian etcd-server (etcd not on PATH)"
-  local sudo=""
-  if [[ $(id -u) != 0 ]]; then sudo=sudo; fi
-  $sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends etcd-server >&2
+  "$ROOT/hack/apt-install.sh" etcd-server
   command -v etcd
 }
 

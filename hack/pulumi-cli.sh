@@ -41,7 +41,9 @@ echo "building pulumi $version into $bindir (about 5 CPU-minutes and 2.3 GB of m
 tmp="$bindir/pulumi.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
 # Build into a temporary name and rename, so an interrupted build never leaves a broken binary
-# that a later run would take as cached.
+# that a later run would take as cached. The flags are go test's (no -trimpath, cgo as it is), so
+# the packages it has in common with the program (the Pulumi SDK, gRPC, OpenTelemetry, at one
+# version: TestToolModulesShareCompiledPackages) come from the build cache when vet built them.
 (cd "$root/tools/pulumi" && GOFLAGS="${GOFLAGS:-} -mod=readonly" go build \
 	-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$version" \
 	-o "$tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) >&2
